@@ -1,0 +1,114 @@
+// The environment is read once, here. Every other module receives the frozen result, so a bad value
+// stops the process at start-up (naming the variable) instead of surfacing mid-job.
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+const port = z.coerce.number().int().min(1).max(65535);
+const posInt = z.coerce.number().int().positive();
+const list = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join(" or ")} URL`);
+
+// Variables whose values never appear in messages, logs or spans.
+export const SECRET_KEYS = new Set([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "BOARD_PASSWORD",
+  "BOARD_TOKEN",
+  "TELEGRAM_BOT_TOKEN",
+  "OPENAI_API_KEY",
+  "ANTHROPIC_API_KEY",
+  "GEMINI_API_KEY",
+]);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: bool.optional(),
+  // Unset → the embedded local stack (started on demand under DATA_DIR).
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  DATA_DIR: z.string().min(1).default(".data"),
+  EMBED_REDIS_PORT: port.default(6390),
+  EMBED_PG_PORT: port.default(5440),
+  // BullMQ key prefix; a {hash tag} keeps every key of the fleet in one Redis Cluster slot.
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}:.-]+$/, "letters, digits and _{}:.- only")
+    .default("{ta}"),
+  WORKER_QUEUES: list.default(["stage", "signal", "backtest", "llm", "maintenance"]),
+  WORKER_CONCURRENCY: posInt.max(1000).default(4),
+  WORKER_SHUTDOWN_MS: posInt.default(30_000),
+  COMPUTE_THREADS: posInt.max(64).optional(),
+  SCHEDULE_TZ: z.string().min(1).default("UTC"),
+  DAILY_REFRESH_CRON: z.string().min(1).default("0 30 0 * * *"),
+  DAILY_REFRESH_ASSETS: list.default(["BTC-USD", "ETH-USD", "SPY", "NASDAQ"]),
+  WEB_HOST: z.string().min(1).default("127.0.0.1"),
+  WEB_PORT: port.default(3000),
+  HEALTH_PORT: port.optional(),
+  BOARD_USER: z.string().min(1).optional(),
+  BOARD_PASSWORD: z.string().min(8).optional(),
+  BOARD_TOKEN: z.string().min(16).optional(),
+  BOARD_READ_ONLY: bool.default(true),
+  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like <id>:<secret>").optional(),
+  TELEGRAM_CHAT_IDS: list.default([]),
+  TELEGRAM_API_ROOT: url(["http:", "https:"]).default("https://api.telegram.org"),
+});
+
+export type Config = Readonly<z.output<typeof schema>>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function describe(key: string, raw: unknown): string {
+  if (raw === undefined) return "missing";
+  return SECRET_KEYS.has(key) ? "got [redacted]" : `got ${JSON.stringify(raw)}`;
+}
+
+/** Parse an environment into a frozen config; throws ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": `FOO= npm start` should not count as a value.
+  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const parts = result.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      return `${key}: ${issue.message} (${describe(key, input[key])})`;
+    });
+    throw new ConfigError(`invalid environment: ${parts.join("; ")}`);
+  }
+  const cfg = result.data;
+  if (cfg.BOARD_USER && !cfg.BOARD_PASSWORD) {
+    throw new ConfigError("invalid environment: BOARD_PASSWORD: missing (required when BOARD_USER is set)");
+  }
+  for (const value of Object.values(cfg)) if (Array.isArray(value)) Object.freeze(value);
+  return Object.freeze(cfg);
+}
+
+let cached: Config | undefined;
+
+/** The process-wide config; exits with code 2 and a one-line message on a bad environment. */
+export function config(): Config {
+  if (cached) return cached;
+  try {
+    cached = parseConfig();
+    return cached;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ta-fleet: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+// Redis connections for BullMQ. Workers need maxRetriesPerRequest: null (blocking commands must wait out a
+// reconnect rather than fail), and BullMQ 6 no longer ships ioredis, so the fleet creates them here.
+import { Redis } from "ioredis";
+
+export type { Redis };
+
+export function createRedis(url: string, name = "ta-fleet"): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectionName: name,
+    // Reconnect forever with a capped delay: Redis restarts must not kill the fleet.
+    retryStrategy: (times) => Math.min(200 * times, 5_000),
+  });
+}
+
+/** quit() once; fall back to disconnect() if quit cannot complete in time. */
+export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  if (redis.status === "end") return;
+  const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
+  const result = await Promise.race([redis.quit().catch(() => "error"), timer]);
+  if (result !== "OK") redis.disconnect();
+}

@@ -1,0 +1,68 @@
+// The producer-side handle on the fleet: one Redis connection, one Queue per kind (created on first use)
+// and a FlowProducer, all sharing the configured key prefix. close() is idempotent and bounded.
+import { FlowProducer, Queue } from "bullmq";
+import { closeRedis, createRedis, type Redis } from "./connection.ts";
+import type { JobKind } from "./kind.ts";
+import { KINDS, type KindName } from "./registry.ts";
+
+export interface FleetOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Name shown in `CLIENT LIST`. */
+  name?: string;
+}
+
+export class Fleet {
+  readonly redis: Redis;
+  readonly prefix: string;
+  private readonly queues = new Map<string, Queue>();
+  private flows?: FlowProducer;
+  private closing?: Promise<void>;
+
+  constructor(readonly opts: FleetOptions) {
+    this.prefix = opts.prefix;
+    this.redis = createRedis(opts.redisUrl, opts.name ?? "ta-fleet:producer");
+    // ioredis reconnects by itself; without a listener an outage would surface as an unhandled 'error'.
+    this.redis.on("error", () => {});
+  }
+
+  queue<K extends JobKind>(kind: K): Queue {
+    let q = this.queues.get(kind.name);
+    if (!q) {
+      q = new Queue(kind.name, { connection: this.redis, prefix: this.prefix, defaultJobOptions: kind.jobOptions });
+      q.on("error", () => {});
+      this.queues.set(kind.name, q);
+    }
+    return q;
+  }
+
+  queueByName(name: KindName): Queue {
+    return this.queue(KINDS[name]);
+  }
+
+  /** Every fleet queue (for depth metrics, bull-board and chat-ops). */
+  allQueues(): Queue[] {
+    return Object.values(KINDS).map((k) => this.queue(k));
+  }
+
+  flowProducer(): FlowProducer {
+    if (!this.flows) {
+      this.flows = new FlowProducer({ connection: this.redis, prefix: this.prefix });
+      this.flows.on("error", () => {});
+    }
+    return this.flows;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const all = [...this.queues.values(), ...(this.flows ? [this.flows] : [])];
+      await Promise.allSettled(all.map((q) => withTimeout(q.close(), 2_000)));
+      await closeRedis(this.redis);
+    })();
+    return this.closing;
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+}

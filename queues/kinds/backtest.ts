@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+
+export interface BacktestResult {
+  mode: "signal" | "sweep-chunk" | "sweep-rank";
+  runIds?: number[];
+  evaluated?: number;
+  best?: Array<{ fast: number; slow: number; sharpe: number; totalReturn: number }>;
+  [key: string]: unknown;
+}
+
+const sweepId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -");
+const feeBps = z.number().min(0).max(1000);
+
+const schema = z.discriminatedUnion("mode", [
+  z.strictObject({
+    mode: z.literal("signal"),
+    signalId: z.number().int().positive(),
+    asset: symbol,
+    asOf: isoDate,
+    runId: runId.optional(),
+    rerun: z.number().int().min(1).max(999).optional(),
+    feeBps: feeBps.optional(),
+  }),
+  z.strictObject({
+    mode: z.literal("sweep-chunk"),
+    sweepId,
+    chunk: z.number().int().min(0),
+    asset: symbol,
+    strategy: z.literal("ema_cross"),
+    combos: z.array(z.tuple([z.number().int().min(1), z.number().int().min(2)])).min(1).max(5_000),
+    feeBps,
+  }),
+  z.strictObject({
+    mode: z.literal("sweep-rank"),
+    sweepId,
+    asset: symbol,
+    strategy: z.literal("ema_cross"),
+    topN: z.number().int().min(1).max(1_000),
+  }),
+]);
+
+export const backtestKind = defineKind<"backtest", typeof schema, BacktestResult>({
+  name: "backtest",
+  schema,
+  jobName: (p) => p.mode,
+  jobId: (p) => {
+    switch (p.mode) {
+      case "signal":
+        return `backtest.${p.signalId}.${p.asset}.${p.asOf}${p.rerun ? `.r${p.rerun}` : ""}`;
+      case "sweep-chunk":
+        return `sweep.${p.sweepId}.chunk${p.chunk}`;
+      case "sweep-rank":
+        return `sweep.${p.sweepId}.rank`;
+    }
+  },
+  jobOptions: { ...BASE_JOB_OPTIONS },
+  timeoutMs: 10 * 60_000,
+});

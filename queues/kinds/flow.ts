@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+
+// Orchestration nodes of the daily-refresh flow: the run root, one summary per asset, and fan-out gates
+// that add their dependants when they run (a BullMQ flow is a tree; gates turn it into the DAG).
+export type AssetStatus = "completed" | "partial" | "failed" | "skipped";
+
+export interface AssetSummary {
+  asset: string;
+  status: AssetStatus;
+  /** First stage (or strategy) that failed, and why. */
+  failedAt?: string;
+  reason?: string;
+  strategies?: Array<{ signalId: number; status: "completed" | "failed"; reason?: string }>;
+}
+
+export interface RunSummary {
+  runId: string;
+  asOf: string;
+  status: "completed" | "partial" | "failed";
+  assets: AssetSummary[];
+}
+
+const schema = z.discriminatedUnion("node", [
+  z.strictObject({ node: z.literal("run"), runId, asOf: isoDate, assets: z.array(symbol).min(1).max(500) }),
+  z.strictObject({ node: z.literal("asset"), runId, asOf: isoDate, asset: symbol, rerun: z.number().int().min(1).optional() }),
+  z.strictObject({
+    node: z.literal("gate"),
+    gate: z.enum(["indicators", "strategies"]),
+    runId,
+    asOf: isoDate,
+    asset: symbol,
+    rerun: z.number().int().min(1).optional(),
+    /** Set by the gate itself once its dependants are added. */
+    step: z.enum(["start", "waiting"]).default("start"),
+  }),
+]);
+
+export const flowKind = defineKind<"flow", typeof schema, RunSummary | AssetSummary | { added: number }>({
+  name: "flow",
+  schema,
+  jobName: (p) => (p.node === "gate" ? `gate-${p.gate}` : p.node),
+  jobId: (p) => {
+    const r = "rerun" in p && p.rerun ? `.r${p.rerun}` : "";
+    switch (p.node) {
+      case "run":
+        return `run.${p.runId}`;
+      case "asset":
+        return `asset.${p.asset}.${p.asOf}${r}`;
+      case "gate":
+        return `gate.${p.gate}.${p.asset}.${p.asOf}${r}`;
+    }
+  },
+  // Orchestration only reads Redis; a failure here is a bug or an outage, not worth many attempts.
+  jobOptions: { ...BASE_JOB_OPTIONS, attempts: 2 },
+  timeoutMs: 60_000,
+});

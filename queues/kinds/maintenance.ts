@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { BASE_JOB_OPTIONS, defineKind } from "../kind.ts";
+
+export const MAINTENANCE_TASKS = ["smoke", "metrics-partitions", "quality-rollup", "alerts-evaluate"] as const;
+
+export interface MaintenanceResult {
+  task: (typeof MAINTENANCE_TASKS)[number];
+  [key: string]: unknown;
+}
+
+const schema = z.discriminatedUnion("task", [
+  z.strictObject({
+    task: z.literal("smoke"),
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -"),
+    message: z.string().min(1).max(500),
+  }),
+  z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
+  z.strictObject({ task: z.literal("quality-rollup") }),
+  z.strictObject({ task: z.literal("alerts-evaluate") }),
+]);
+
+export const maintenanceKind = defineKind<"maintenance", typeof schema, MaintenanceResult>({
+  name: "maintenance",
+  schema,
+  jobName: (p) => p.task,
+  jobId: (p) => (p.task === "smoke" ? `smoke.${p.id}` : undefined),
+  jobOptions: { ...BASE_JOB_OPTIONS, removeOnComplete: { age: 24 * 3600, count: 500 } },
+  timeoutMs: 5 * 60_000,
+});

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+
+export interface SignalResult {
+  signalId: number;
+  asset: string;
+  signalType: string;
+  rowsWritten: number;
+  featureVersionHash: string;
+  openPositions: number;
+}
+
+const schema = z.strictObject({
+  signalId: z.number().int().positive(),
+  asset: symbol,
+  asOf: isoDate,
+  runId: runId.optional(),
+  rerun: z.number().int().min(1).max(999).optional(),
+});
+
+export const signalKind = defineKind<"signal", typeof schema, SignalResult>({
+  name: "signal",
+  schema,
+  jobName: () => "signal",
+  jobId: (p) => `signal.${p.signalId}.${p.asset}.${p.asOf}${p.rerun ? `.r${p.rerun}` : ""}`,
+  jobOptions: { ...BASE_JOB_OPTIONS },
+  timeoutMs: 5 * 60_000,
+});

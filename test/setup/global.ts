@@ -1,0 +1,51 @@
+// Starts (or reuses) the test Redis and PostgreSQL — never the dev servers under .data/ — and migrates a
+// template database that each test file clones, so every file gets its own fresh, migrated database.
+import type { TestProject } from "vitest/node";
+import { createPool } from "../../db/pool.ts";
+import { migrate } from "../../db/migrate.ts";
+import { ensureStack, stopStack } from "../../ops/embedded/stack.ts";
+
+export const TEMPLATE_DB = "tafleet_template";
+const DATA_DIR = ".test-data";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    redisUrl: string;
+    adminDatabaseUrl: string;
+    templateDb: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const stack = await ensureStack({
+    dataDir: DATA_DIR,
+    redisPort: Number(process.env.TEST_REDIS_PORT ?? 6391),
+    pgPort: Number(process.env.TEST_PG_PORT ?? 5441),
+    redisUrl: process.env.TEST_REDIS_URL,
+    databaseUrl: process.env.TEST_DATABASE_URL,
+    ephemeral: true,
+    log: (m) => console.log(`[test-setup] ${m}`),
+  });
+  const admin = createPool(stack.databaseUrl, { max: 1 });
+  try {
+    // Rebuild the template each run so it matches the migrations on disk.
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+  } finally {
+    await admin.end();
+  }
+  const templateUrl = new URL(stack.databaseUrl);
+  templateUrl.pathname = `/${TEMPLATE_DB}`;
+  const tpl = createPool(templateUrl.toString(), { max: 1 });
+  try {
+    await migrate(tpl);
+  } finally {
+    await tpl.end();
+  }
+  project.provide("redisUrl", stack.redisUrl);
+  project.provide("adminDatabaseUrl", stack.databaseUrl);
+  project.provide("templateDb", TEMPLATE_DB);
+  return async () => {
+    if (stack.started.length) await stopStack(DATA_DIR, stack.started);
+  };
+}

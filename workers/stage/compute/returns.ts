@@ -1,0 +1,38 @@
+/**
+ * k-bar returns. Bars, not calendar days: for equities `ret_5` is five sessions, for crypto five days; the
+ * session calendar is already encoded in which rows exist.
+ * pct = C[t]/C[t−k] − 1, log = ln(C[t]/C[t−k]); the first k values are NaN. A non-positive or NaN price makes
+ * the return NaN (log) / whatever IEEE gives (pct) — the price store guarantees positive prices.
+ */
+
+/** Lookbacks (bars) materialised in the feature store, in column order. */
+export const RETURN_LOOKBACKS: readonly number[] = Object.freeze([1, 2, 3, 5, 7, 10, 14, 21, 30, 60, 90, 180, 365]);
+
+export interface Returns {
+  pct: Float64Array;
+  log: Float64Array;
+}
+
+export function returns(close: ArrayLike<number>, k: number): Returns {
+  const n = close.length;
+  const pct = new Float64Array(n);
+  const log = new Float64Array(n);
+  returnsInto(close, k, pct, log);
+  return { pct, log };
+}
+
+/** Writes pct and log returns into preallocated buffers. */
+export function returnsInto(close: ArrayLike<number>, k: number, pct: Float64Array, log: Float64Array): void {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`returns: k must be a positive integer, got ${k}`);
+  const n = close.length;
+  const w = k < n ? k : n;
+  for (let t = 0; t < w; t++) {
+    pct[t] = NaN;
+    log[t] = NaN;
+  }
+  for (let t = k; t < n; t++) {
+    const r = close[t] / close[t - k];
+    pct[t] = r - 1;
+    log[t] = Math.log(r);
+  }
+}

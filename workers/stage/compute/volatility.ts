@@ -1,0 +1,93 @@
+/**
+ * Range-based variance estimators, per bar, and their rolling annualised volatility.
+ *
+ * Per-bar values are *variances* of the log return (units: log-return², one bar), because that is what is
+ * additive across bars: the rolling volatility is sqrt(P · mean of the last `window` per-bar variances), with
+ * P = periods per year (365 for 24/7 crypto, 252 for equities) — averaging variances, not vols, keeps the
+ * estimators unbiased over the window.
+ *   Parkinson        ln(H/L)² / (4 ln 2)                               (high–low only; ignores gaps and drift)
+ *   Garman–Klass     ½ ln(H/L)² − (2 ln 2 − 1) ln(C/O)²                (adds open/close; assumes no drift)
+ *   Rogers–Satchell  ln(H/C)·ln(H/O) + ln(L/C)·ln(L/O)                 (drift-independent)
+ * None uses the previous close, so overnight/weekend gaps are not measured (intended: they are in returns).
+ * All three are ≥ 0 for consistent OHLC (L ≤ O,C ≤ H), so the square root is always real.
+ * Rolling: first value at index window−1; a NaN per-bar value makes every window that contains it NaN.
+ */
+
+const FOUR_LN2 = 4 * Math.LN2;
+const GK_K = 2 * Math.LN2 - 1;
+
+export function parkinsonVariance(high: ArrayLike<number>, low: ArrayLike<number>): Float64Array {
+  const n = high.length;
+  const out = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const hl = Math.log(high[t] / low[t]);
+    out[t] = (hl * hl) / FOUR_LN2;
+  }
+  return out;
+}
+
+export function garmanKlassVariance(open: ArrayLike<number>, high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
+  const n = high.length;
+  const out = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const hl = Math.log(high[t] / low[t]);
+    const co = Math.log(close[t] / open[t]);
+    out[t] = 0.5 * hl * hl - GK_K * co * co;
+  }
+  return out;
+}
+
+export function rogersSatchellVariance(open: ArrayLike<number>, high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
+  const n = high.length;
+  const out = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const h = high[t];
+    const l = low[t];
+    const c = close[t];
+    const o = open[t];
+    out[t] = Math.log(h / c) * Math.log(h / o) + Math.log(l / c) * Math.log(l / o);
+  }
+  return out;
+}
+
+/**
+ * sqrt(periodsPerYear · mean(variance[t−window+1..t])). Running sum, re-summed exactly once per window so
+ * rounding drift (e.g. after a crash-day spike leaves the window) cannot accumulate; still O(n).
+ */
+export function rollingAnnualisedVol(variance: ArrayLike<number>, periodsPerYear: number, window = 20): Float64Array {
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`rolling vol: window must be a positive integer, got ${window}`);
+  if (!(periodsPerYear > 0)) throw new RangeError(`rolling vol: periodsPerYear must be > 0, got ${periodsPerYear}`);
+  const n = variance.length;
+  const out = new Float64Array(n);
+  const scale = periodsPerYear / window;
+  let sum = 0;
+  let nan = 0; // NaNs in the window (excluded from sum)
+  let untilResync = 0;
+  for (let t = 0; t < n; t++) {
+    if (t < window - 1) {
+      out[t] = NaN;
+      continue;
+    }
+    if (untilResync === 0) {
+      sum = 0;
+      nan = 0;
+      for (let j = t - window + 1; j <= t; j++) {
+        const v = variance[j];
+        if (v === v) sum += v;
+        else nan++;
+      }
+      untilResync = window;
+    } else {
+      const vin = variance[t];
+      const vout = variance[t - window];
+      if (vin === vin) sum += vin;
+      else nan++;
+      if (vout === vout) sum -= vout;
+      else nan--;
+    }
+    untilResync--;
+    const m = sum * scale;
+    out[t] = nan > 0 ? NaN : Math.sqrt(m > 0 ? m : 0);
+  }
+  return out;
+}
