@@ -46,7 +46,7 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}:.-]+$/, "letters, digits and _{}:.- only")
     .default("{ta}"),
-  WORKER_QUEUES: list.default(["stage", "signal", "backtest", "llm", "maintenance"]),
+  WORKER_QUEUES: list.default(["flow", "stage", "signal", "backtest", "llm", "maintenance"]),
   WORKER_CONCURRENCY: posInt.max(1000).default(4),
   WORKER_SHUTDOWN_MS: posInt.default(30_000),
   COMPUTE_THREADS: posInt.max(64).optional(),
@@ -55,7 +55,9 @@ const schema = z.object({
   DAILY_REFRESH_ASSETS: list.default(["BTC-USD", "ETH-USD", "SPY", "NASDAQ"]),
   WEB_HOST: z.string().min(1).default("127.0.0.1"),
   WEB_PORT: port.default(3000),
+  // Health probes of worker/scheduler processes; PORT is what Procfile supervisors assign per process.
   HEALTH_PORT: port.optional(),
+  PORT: port.optional(),
   BOARD_USER: z.string().min(1).optional(),
   BOARD_PASSWORD: z.string().min(8).optional(),
   BOARD_TOKEN: z.string().min(16).optional(),

@@ -323,7 +323,7 @@ describe("volatility estimators", () => {
     const hl = 0.2006706954621511;
     const co = 0.04879016416943205;
     expect(parkinsonVariance([110], [90])[0]).toBeCloseTo((hl * hl) / (4 * Math.LN2), 15);
-    expect(parkinsonVariance([110], [90])[0]).toBeCloseTo(0.014523836, 8);
+    expect(parkinsonVariance([110], [90])[0]).toBeCloseTo(0.0145238736, 9);
     expect(garmanKlassVariance([100], [110], [90], [105])[0]).toBeCloseTo(0.5 * hl * hl - (2 * Math.LN2 - 1) * co * co, 15);
     // RS = ln(110/105)ln(110/100) + ln(90/105)ln(90/100)
     expect(rogersSatchellVariance([100], [110], [90], [105])[0]).toBeCloseTo(0.04652001563489282 * 0.09531017980432493 + -0.15415067982725836 * -0.10536051565782628, 15);
@@ -512,6 +512,22 @@ describe("stats: rolling z-score and outlier flags", () => {
     const zn = rollingZScore([1, 2, NaN, 4, 5, 6, 7], 3);
     expect(Array.from(zn.slice(0, 5)).every(Number.isNaN)).toBe(true);
     expect(zn[5]).toBeCloseTo(1, 14);
+  });
+  it("rolling mean/std stays exact across a huge level shift (no drift, no cancellation)", () => {
+    // 1e6-level noisy prices, then a series around 1 with 1e-4 wiggles: running sums anchored at the first
+    // level would lose every digit of the second regime's variance.
+    // The shift is placed at every phase of the once-per-window re-sum.
+    for (const w of [20, 7]) {
+      for (let at = 300; at < 300 + w; at++) {
+        const x = Array.from({ length: 600 }, (_, t) => (t < at ? 1e6 + 1e3 * Math.sin(t) : 1 + 1e-4 * Math.sin(t * 0.7)));
+        for (const ddof of [0, 1] as const) {
+          const ms = rollingMeanStd(x, w, ddof);
+          const r = refMeanStd(x, w, ddof);
+          expectSeriesClose(`shift@${at} w${w} mean ddof${ddof}`, ms.mean, r.mean);
+          expectSeriesClose(`shift@${at} w${w} std ddof${ddof}`, ms.std, r.std);
+        }
+      }
+    }
   });
   it("z-score outliers over the whole series (ddof 1), NaNs ignored", () => {
     const x = [...new Array(20).fill(0), 100, NaN];

@@ -15,11 +15,18 @@
  *            order statistics — numpy's default (`method='linear'`), h = (n−1)·p — so research notebooks
  *            reproduce the flags exactly.
  *
- * rollingMeanStd() is the O(n) engine shared with Bollinger bands. Sums are kept relative to a shift K (the
- * window mean at the last exact re-sum) and re-summed exactly once per window, so the E[x²] − E[x]² form
- * never cancels catastrophically (prices ~1e4 with tiny spread) and rounding drift cannot build up; a window
- * of identical values is detected by run length and reports std exactly 0.
+ * rollingMeanStd() is the O(n) engine shared with Bollinger bands. Running sums of (x − K) and (x − K)² are
+ * kept relative to a shift K, the window mean at the last exact two-pass re-sum, so the E[x²] − E[x]² form
+ * does not cancel for prices ~1e4 with a tiny spread. A re-sum happens (a) once per window, so rounding drift
+ * cannot build up, and (b) whenever the centred sum of squares Σ(x−K)² − (Σ(x−K))²/w falls below 1e-3 of
+ * the largest Σ(x−K)² since the last re-sum: after a high-variance stretch or a level shift leaves the window
+ * the difference would otherwise carry an absolute error ~ε·peak that swamps the new, small variance. Both
+ * are O(window) and rare on market data, so the total stays O(n).
+ * A window of identical values is detected by run length and reports std exactly 0.
  */
+
+/** Re-sum exactly when the centred sum of squares drops below this fraction of its recent peak. */
+const RESUM_FRACTION = 1e-3;
 
 export interface MeanStd {
   mean: Float64Array;
@@ -36,6 +43,7 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
   let K = 0;
   let s1 = 0;
   let s2 = 0;
+  let peak = 0; // largest s2 since the last exact re-sum
   let nan = 0;
   let untilResync = 0;
   let run = 0; // length of the run of identical values ending at t
@@ -48,6 +56,23 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
       mean[t] = NaN;
       std[t] = NaN;
       continue;
+    }
+    if (untilResync > 0) {
+      if (xin === xin) {
+        const dv = xin - K;
+        s1 += dv;
+        s2 += dv * dv;
+        if (s2 > peak) peak = s2;
+      } else nan++;
+      const xout = x[t - window];
+      if (xout === xout) {
+        const dv = xout - K;
+        s1 -= dv;
+        s2 -= dv * dv;
+      } else nan--;
+      // Centred sum of squares small next to the raw sums it is the difference of (either because variance
+      // dropped or because K is now far from the window mean): recompute this window exactly.
+      if (s2 - (s1 * s1) / window < peak * RESUM_FRACTION) untilResync = 0;
     }
     if (untilResync === 0) {
       nan = 0;
@@ -71,19 +96,8 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
           s2 += dv * dv;
         }
       }
+      peak = s2;
       untilResync = window;
-    } else {
-      if (xin === xin) {
-        const dv = xin - K;
-        s1 += dv;
-        s2 += dv * dv;
-      } else nan++;
-      const xout = x[t - window];
-      if (xout === xout) {
-        const dv = xout - K;
-        s1 -= dv;
-        s2 -= dv * dv;
-      } else nan--;
     }
     untilResync--;
     if (nan > 0) {

@@ -1,0 +1,45 @@
+// What every entry point needs: the frozen config, a logger, the Redis/PostgreSQL URLs (the embedded
+// local stack when none are configured) and a pool, plus a shutdown registry.
+import { createPool, poolCloser, type Pool } from "../db/pool.ts";
+import { config, type Config } from "./config.ts";
+import { ensureStack, SetupError } from "./embedded/stack.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { installShutdown } from "./shutdown.ts";
+
+export interface Runtime {
+  cfg: Config;
+  log: Logger;
+  redisUrl: string;
+  databaseUrl: string;
+  pool: Pool;
+  shutdown: ReturnType<typeof installShutdown>;
+}
+
+export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: string; databaseUrl: string; started: string[] }> {
+  try {
+    return await ensureStack({
+      dataDir: cfg.DATA_DIR,
+      redisPort: cfg.EMBED_REDIS_PORT,
+      pgPort: cfg.EMBED_PG_PORT,
+      redisUrl: cfg.REDIS_URL,
+      databaseUrl: cfg.DATABASE_URL,
+      log: (m) => log.info(m),
+    });
+  } catch (err) {
+    if (err instanceof SetupError) {
+      process.stderr.write(`ta-fleet: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+export async function bootstrap(service: string): Promise<Runtime> {
+  const cfg = config();
+  const log = createLogger({ service, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+  const { redisUrl, databaseUrl } = await resolveUrls(cfg, log);
+  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => log.warn({ err: err.message }, "idle PostgreSQL client error") });
+  const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+  shutdown.add("pg-pool", poolCloser(pool));
+  return { cfg, log, redisUrl, databaseUrl, pool, shutdown };
+}

@@ -1,0 +1,133 @@
+// The daily-refresh flow on real Redis with real workers: its shape, fan-in, and a permanent failure at
+// every level of the tree — the root must always reach a final state with a correct per-asset summary.
+import { Job } from "bullmq";
+import { afterEach, describe, expect, it } from "vitest";
+import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
+import type { RunSummary } from "../../queues/kinds/flow.ts";
+import { backtestKind, flowKind, signalKind, stageKind } from "../../queues/registry.ts";
+import { PermanentError } from "../../workers/errors.ts";
+import { flowProcessor } from "../../workers/flow/index.ts";
+import { testFleet, type TestFleet } from "../helpers/fleet.ts";
+import { poll } from "../helpers/wait.ts";
+
+const ASSETS = ["AAA", "BBB"];
+const SIGNALS = [1, 2];
+const AS_OF = "2022-11-15";
+
+let tf: TestFleet | undefined;
+afterEach(async () => {
+  await tf?.close();
+  tf = undefined;
+});
+
+/** Starts workers whose processors fail permanently at `failAt` (e.g. "stage:returns:AAA"). */
+async function startFleet(failAt?: string) {
+  tf = testFleet("flow");
+  const order: string[] = [];
+  const maybeFail = (key: string) => {
+    order.push(key);
+    if (key === failAt) throw new PermanentError(`injected failure at ${key}`);
+  };
+  await tf.worker(flowKind, async (p, ctx) => {
+    if (failAt === `flow:${p.node}` && p.node !== "gate") maybeFail(`flow:${p.node}`);
+    return flowProcessor({ fleet: tf!.fleet, activeSignalIds: async () => SIGNALS })(p, ctx);
+  });
+  await tf.worker(stageKind, async (p) => {
+    maybeFail(`stage:${p.stage}:${p.asset}`);
+    return { stage: p.stage, asset: p.asset, rowsWritten: 1 };
+  });
+  await tf.worker(signalKind, async (p) => {
+    maybeFail(`signal:${p.signalId}:${p.asset}`);
+    return { signalId: p.signalId, asset: p.asset, signalType: "test", rowsWritten: 1, featureVersionHash: "0", openPositions: 0 };
+  });
+  await tf.worker(backtestKind, async (p) => {
+    if (p.mode !== "signal") throw new Error("unexpected");
+    maybeFail(`backtest:${p.signalId}:${p.asset}`);
+    return { mode: "signal" };
+  });
+  return order;
+}
+
+async function runToEnd(): Promise<{ summary: RunSummary | undefined; state: string }> {
+  const { rootJobId } = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
+  const queue = tf!.fleet.queue(flowKind);
+  const state = await poll(async () => {
+    const s = await (await Job.fromId(queue, rootJobId))?.getState();
+    return s === "completed" || s === "failed" ? s : undefined;
+  }, "the run root to reach a final state", 30_000);
+  const root = await Job.fromId(queue, rootJobId);
+  return { summary: root?.returnvalue as RunSummary | undefined, state };
+}
+
+describe("daily-refresh flow", () => {
+  it("runs every stage in dependency order and summarises each asset", async () => {
+    const order = await startFleet();
+    const { summary, state } = await runToEnd();
+    expect(state).toBe("completed");
+    expect(summary?.status).toBe("completed");
+    expect(summary?.assets.map((a) => [a.asset, a.status])).toEqual([["AAA", "completed"], ["BBB", "completed"]]);
+    expect(summary?.assets[0]!.strategies?.map((s) => s.signalId)).toEqual(SIGNALS);
+    for (const asset of ASSETS) {
+      const at = (k: string) => {
+        const i = order.indexOf(k);
+        expect(i, k).toBeGreaterThanOrEqual(0);
+        return i;
+      };
+      const ema = at(`stage:ema:${asset}`);
+      const fanout = ["returns", "volatility", "ta"].map((s) => at(`stage:${s}:${asset}`));
+      const features = at(`stage:features:${asset}`);
+      const quality = at(`stage:quality:${asset}`);
+      for (const i of fanout) expect(ema).toBeLessThan(i);
+      for (const i of fanout) expect(i).toBeLessThan(features);
+      expect(features).toBeLessThan(quality);
+      for (const id of SIGNALS) {
+        expect(quality).toBeLessThan(at(`signal:${id}:${asset}`));
+        expect(at(`signal:${id}:${asset}`)).toBeLessThan(at(`backtest:${id}:${asset}`));
+      }
+    }
+  });
+
+  it("enqueueing the same day again adds nothing", async () => {
+    await startFleet();
+    const first = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
+    const second = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
+    expect(first.created).toBe(true);
+    expect(second).toEqual({ ...first, created: false });
+  });
+
+  const levels: Array<[string, string, Partial<RunSummary["assets"][number]>]> = [
+    ["stage:ema:AAA", "ema", { status: "failed", failedAt: "ema" }],
+    ["stage:returns:AAA", "fan-out child", { status: "failed", failedAt: "returns" }],
+    ["stage:ta:AAA", "fan-out child", { status: "failed", failedAt: "ta" }],
+    ["stage:features:AAA", "fan-in", { status: "failed", failedAt: "features" }],
+    ["stage:quality:AAA", "quality", { status: "failed", failedAt: "quality" }],
+    ["signal:1:AAA", "signal", { status: "partial", failedAt: "strategy 1" }],
+    ["backtest:2:AAA", "backtest", { status: "partial", failedAt: "strategy 2" }],
+  ];
+  for (const [failAt, level, expected] of levels) {
+    it(`a permanent failure at ${level} (${failAt}) fails its dependants only`, async () => {
+      await startFleet(failAt);
+      const { summary, state } = await runToEnd();
+      expect(state).toBe("completed");
+      expect(summary?.status).toBe("partial");
+      const [a, b] = summary!.assets;
+      expect(a).toMatchObject({ asset: "AAA", ...expected });
+      expect(a!.reason).toMatch(/injected failure|failed/);
+      expect(b).toMatchObject({ asset: "BBB", status: "completed" });
+    });
+  }
+
+  it("a failing asset summary still lets the root finish", async () => {
+    await startFleet("flow:asset");
+    const { summary, state } = await runToEnd();
+    expect(state).toBe("completed");
+    expect(summary?.status).toBe("failed");
+    expect(summary?.assets.every((a) => a.status === "failed" && a.failedAt === "summary")).toBe(true);
+  });
+
+  it("a failing root is final (failed), not stuck", async () => {
+    await startFleet("flow:run");
+    const { state } = await runToEnd();
+    expect(state).toBe("failed");
+  });
+});

@@ -1,0 +1,39 @@
+// The per-asset summary: runs whatever happened below it (tolerated edge) and reports completed,
+// partial (some strategies failed), failed at the first failing step, or skipped (no data as of the day).
+import { Job, type Queue } from "bullmq";
+import type { Fleet } from "../../queues/fleet.ts";
+import { assetJobIds, type RunKey } from "../../queues/flows/daily-refresh.ts";
+import type { PayloadOf } from "../../queues/kind.ts";
+import type { AssetSummary } from "../../queues/kinds/flow.ts";
+import { flowKind, stageKind } from "../../queues/registry.ts";
+import type { JobContext } from "../runtime.ts";
+import { childOutcomes } from "./children.ts";
+
+type AssetPayload = Extract<PayloadOf<typeof flowKind>, { node: "asset" }>;
+
+export async function summariseAsset(p: AssetPayload, ctx: JobContext, fleet: Fleet): Promise<AssetSummary> {
+  const k: RunKey = { asOf: p.asOf, ...(p.rerun ? { rerun: p.rerun } : {}) };
+  const [gate] = await childOutcomes(ctx.job);
+  const queues: Record<string, Queue> = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: fleet.queue(flowKind) };
+  if (gate?.ok) {
+    const value = gate.value as { strategies?: AssetSummary["strategies"] };
+    const strategies = value.strategies ?? [];
+    const ema = await Job.fromId(queues[stageKind.name]!, assetJobIds(p.asset, k)[0]!.id);
+    if ((ema?.returnvalue as { details?: { skipped?: string } } | undefined)?.details?.skipped) {
+      return { asset: p.asset, status: "skipped", reason: String((ema!.returnvalue as { details: { skipped: string } }).details.skipped) };
+    }
+    const failed = strategies.filter((s) => s.status === "failed");
+    return {
+      asset: p.asset,
+      status: failed.length ? "partial" : "completed",
+      ...(failed.length ? { failedAt: `strategy ${failed[0]!.signalId}`, reason: failed[0]!.reason } : {}),
+      strategies,
+    };
+  }
+  // Walk the asset's jobs in dependency order: the first failed one is where the asset broke.
+  for (const step of assetJobIds(p.asset, k)) {
+    const job = await Job.fromId(queues[step.queue]!, step.id);
+    if (job && (await job.isFailed())) return { asset: p.asset, status: "failed", failedAt: step.step, reason: job.failedReason };
+  }
+  return { asset: p.asset, status: "failed", failedAt: "strategies", reason: gate?.reason ?? "the asset's subtree did not complete" };
+}

@@ -1,0 +1,44 @@
+// A gate runs once its subtree is done, adds its dependants as its own children, parks in
+// waiting-children, and resumes when they finish. Re-running the first step after a crash is safe:
+// the children have deterministic ids and the same parent, so BullMQ ignores the duplicates.
+import { WaitingChildrenError } from "bullmq";
+import type { FlowJob } from "bullmq";
+import type { Fleet } from "../../queues/fleet.ts";
+import { indicatorChildren, strategyChildren, type RunKey } from "../../queues/flows/daily-refresh.ts";
+import { backtestKind, type flowKind } from "../../queues/registry.ts";
+import type { PayloadOf } from "../../queues/kind.ts";
+import type { AssetSummary } from "../../queues/kinds/flow.ts";
+import type { JobContext } from "../runtime.ts";
+import { childOutcomes } from "./children.ts";
+
+type GatePayload = Extract<PayloadOf<typeof flowKind>, { node: "gate" }>;
+
+export interface GateDeps {
+  fleet: Fleet;
+  /** Active strategy configurations (signal ids) for an asset. */
+  activeSignalIds: (asset: string) => Promise<number[]>;
+}
+
+export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
+  const { job, token } = ctx;
+  const k: RunKey = { asOf: p.asOf, ...(p.rerun ? { rerun: p.rerun } : {}) };
+  if (p.step === "start") {
+    const children: FlowJob[] =
+      p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, await deps.activeSignalIds(p.asset));
+    const parent = { id: job.id!, queue: job.queueQualifiedName };
+    if (children.length) {
+      await deps.fleet.flowProducer().addBulk(children.map((c) => ({ ...c, opts: { ...c.opts, parent } })));
+    }
+    await job.updateData({ ...job.data, step: "waiting" });
+    if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  }
+  const outcomes = await childOutcomes(job);
+  if (p.gate === "indicators") return { added: outcomes.length };
+  // The gate's own subtree (quality) is a child too; the strategies are the backtest chains it added.
+  const strategies: NonNullable<AssetSummary["strategies"]> = outcomes.filter((o) => o.queue === backtestKind.name).map((o) => ({
+    signalId: Number(/^backtest\.(\d+)\./.exec(o.id)?.[1] ?? 0),
+    status: o.ok ? "completed" : "failed",
+    ...(o.ok ? {} : { reason: o.reason }),
+  }));
+  return { added: strategies.length, strategies };
+}

@@ -1,0 +1,20 @@
+// The run root: always runs (tolerated edges), and records the per-asset summary.
+import type { PayloadOf } from "../../queues/kind.ts";
+import type { AssetSummary, RunSummary } from "../../queues/kinds/flow.ts";
+import type { flowKind } from "../../queues/registry.ts";
+import type { JobContext } from "../runtime.ts";
+import { childOutcomes } from "./children.ts";
+
+type RunPayload = Extract<PayloadOf<typeof flowKind>, { node: "run" }>;
+
+export async function summariseRun(p: RunPayload, ctx: JobContext): Promise<RunSummary> {
+  const outcomes = await childOutcomes(ctx.job);
+  const assets: AssetSummary[] = p.assets.map((asset) => {
+    const o = outcomes.find((x) => x.id.startsWith(`asset.${asset}.`));
+    if (o?.ok) return o.value as AssetSummary;
+    return { asset, status: "failed", failedAt: "summary", reason: o?.reason ?? "no summary recorded" };
+  });
+  const done = assets.filter((a) => a.status === "completed" || a.status === "skipped").length;
+  const status = done === assets.length ? "completed" : assets.every((a) => a.status === "failed") ? "failed" : "partial";
+  return { runId: p.runId, asOf: p.asOf, status, assets };
+}
