@@ -30,7 +30,14 @@ function loadOhlc(file: string): { dates: string[]; open: Float64Array; close: F
 
 export async function benchBacktestCompute(
   opts: { minSeconds?: number; csv?: string } = {},
-): Promise<{ backtests_per_s_per_core: number; backtests: number; seconds: number; bars: number; pairs: number }> {
+): Promise<{
+  backtests_per_s_per_core: number;
+  backtests: number;
+  seconds: number;
+  cpu_seconds: number;
+  bars: number;
+  pairs: number;
+}> {
   const minSeconds = opts.minSeconds ?? 2;
   const csv = opts.csv ?? path.resolve(import.meta.dirname, "../data/BTC-USD_daily.csv");
   const { dates, open, close } = loadOhlc(csv);
@@ -55,6 +62,7 @@ export async function benchBacktestCompute(
   for (let i = 0; i < 2000; i++) runOne(pairs[i % pairs.length][0], pairs[i % pairs.length][1]); // warm-up
 
   let count = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let elapsed = 0;
   while (elapsed < minSeconds) {
@@ -65,8 +73,17 @@ export async function benchBacktestCompute(
     }
     elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   if (Number.isNaN(sink)) console.error("(some Sharpe values were NaN)");
-  return { backtests_per_s_per_core: count / elapsed, backtests: count, seconds: elapsed, bars: n, pairs: pairs.length };
+  return {
+    backtests_per_s_per_core: count / elapsed,
+    backtests: count,
+    seconds: elapsed,
+    cpu_seconds: cpuSeconds,
+    bars: n,
+    pairs: pairs.length,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, symbol } from "../kind.ts";
 
-export const MAINTENANCE_TASKS = ["smoke", "metrics-partitions", "quality-rollup", "alerts-evaluate"] as const;
+export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions"] as const;
 
 export interface MaintenanceResult {
   task: (typeof MAINTENANCE_TASKS)[number];
@@ -14,9 +14,9 @@ const schema = z.discriminatedUnion("task", [
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -"),
     message: z.string().min(1).max(500),
   }),
+  // The scheduler's trigger: adds the day's daily-refresh flow (as of the given or the current UTC day).
+  z.strictObject({ task: z.literal("daily-refresh"), assets: z.array(symbol).min(1).max(500), asOf: isoDate.optional() }),
   z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
-  z.strictObject({ task: z.literal("quality-rollup") }),
-  z.strictObject({ task: z.literal("alerts-evaluate") }),
 ]);
 
 export const maintenanceKind = defineKind<"maintenance", typeof schema, MaintenanceResult>({

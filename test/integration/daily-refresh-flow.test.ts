@@ -43,7 +43,7 @@ async function startFleet(failAt?: string) {
   await tf.worker(backtestKind, async (p) => {
     if (p.mode !== "signal") throw new Error("unexpected");
     maybeFail(`backtest:${p.signalId}:${p.asset}`);
-    return { mode: "signal" };
+    return { mode: "signal" as const };
   });
   return order;
 }

@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import * as TI from "technicalindicators";
 import { ema, emaDerivatives } from "../../workers/stage/compute/ema.ts";
-import { returns, RETURN_LOOKBACKS } from "../../workers/stage/compute/returns.ts";
-import { garmanKlassVariance, parkinsonVariance, rogersSatchellVariance, rollingAnnualisedVol } from "../../workers/stage/compute/volatility.ts";
+import { logPrices, returns, returnsInto, RETURN_LOOKBACKS } from "../../workers/stage/compute/returns.ts";
+import { garmanKlassVariance, parkinsonVariance, rangeVariances, rogersSatchellVariance, rollingAnnualisedVol } from "../../workers/stage/compute/volatility.ts";
 import { atr, trueRange } from "../../workers/stage/compute/atr.ts";
 import { rsi } from "../../workers/stage/compute/rsi.ts";
 import { macd } from "../../workers/stage/compute/macd.ts";
@@ -529,6 +529,36 @@ describe("stats: rolling z-score and outlier flags", () => {
       }
     }
   });
+  it("rolling mean/std fuzz: random regimes of scale 1e-6…1e6, flat runs and NaN gaps", () => {
+    let seed = 12345;
+    const rnd = () => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let r = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+      return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+    };
+    for (let rep = 0; rep < 20; rep++) {
+      const x: number[] = [];
+      while (x.length < 1500) {
+        const len = 1 + Math.floor(rnd() * 60);
+        const level = 10 ** (rnd() * 12 - 6) * (rnd() < 0.2 ? -1 : 1);
+        const spread = level * 10 ** (-rnd() * 8);
+        const kind = rnd();
+        for (let i = 0; i < len; i++) x.push(kind < 0.1 ? level : kind < 0.15 ? NaN : level + spread * (rnd() - 0.5));
+      }
+      for (const w of [3, 20, 50]) {
+        for (const ddof of [0, 1] as const) {
+          const ms = rollingMeanStd(x, w, ddof);
+          const r = refMeanStd(x, w, ddof);
+          expectSeriesClose(`fuzz${rep} w${w} mean`, ms.mean, r.mean, { scale: r.std.map((v) => v * 1e3) });
+          // the reference's own error is ~ε·|level| (a flat window's two-pass mean is not exact), so the
+          // tolerance is relative to the std or to 1e-5 of the level, whichever is larger
+          expectSeriesClose(`fuzz${rep} w${w} std`, ms.std, r.std, { rel: 1e-8, scale: r.mean.map((m) => m * 1e-5) });
+        }
+      }
+    }
+  });
   it("z-score outliers over the whole series (ddof 1), NaNs ignored", () => {
     const x = [...new Array(20).fill(0), 100, NaN];
     // mean = 100/21, sample std = sqrt((20·m² + (100−m)²)/20); |100−m|/std = 4.358…
@@ -571,13 +601,19 @@ describe("BTC daily vs naive O(n·w) references (rel 1e-9)", () => {
     expectSeriesClose("d1_close", d.d1_close, gap, { scale: C });
     expectSeriesClose("d2_close", d.d2_close, gap.map((v, t) => (t === 0 ? NaN : v - gap[t - 1])), { scale: C });
   });
-  it("returns for every lookback", () => {
+  it("returns for every lookback (direct and cached-log paths), pure relative 1e-9", () => {
+    const lc = logPrices(C);
     for (const k of RETURN_LOOKBACKS) {
       const r = returns(C, k);
-      const pct = Array.from(C, (c, t) => (t < k ? NaN : c / C[t - k] - 1));
-      const log = Array.from(C, (c, t) => (t < k ? NaN : Math.log(c) - Math.log(C[t - k])));
-      expectSeriesClose(`ret_${k}_pct`, r.pct, pct, { scale: 1 });
-      expectSeriesClose(`ret_${k}_log`, r.log, log, { scale: 1 });
+      const pct = Array.from(C, (c, t) => (t < k ? NaN : (c - C[t - k]) / C[t - k]));
+      const log = Array.from(C, (c, t) => (t < k ? NaN : Math.log(c / C[t - k])));
+      expectSeriesClose(`ret_${k}_pct`, r.pct, pct);
+      expectSeriesClose(`ret_${k}_log`, r.log, log);
+      const p2 = new Float64Array(C.length);
+      const l2 = new Float64Array(C.length);
+      returnsInto(C, k, p2, l2, lc);
+      expect(Array.from(p2)).toEqual(Array.from(r.pct));
+      expectSeriesClose(`ret_${k}_log cached`, l2, log, { rel: 1e-11 });
     }
   });
   it("volatility estimators and rolling annualised vol", () => {
@@ -590,6 +626,12 @@ describe("BTC daily vs naive O(n·w) references (rel 1e-9)", () => {
     expectSeriesClose("parkinson", vp, pk);
     expectSeriesClose("gk", vg, gk);
     expectSeriesClose("rs", vr, rs, { abs: 1e-18 });
+    // fused one-pass variant (differences of cached logs), with and without a precomputed ln(close)
+    for (const fused of [rangeVariances(O, H, L, C), rangeVariances(O, H, L, C, Float64Array.from(C, Math.log))]) {
+      expectSeriesClose("fused parkinson", fused.parkinson, pk);
+      expectSeriesClose("fused gk", fused.garmanKlass, gk);
+      expectSeriesClose("fused rs", fused.rogersSatchell, rs, { abs: 1e-18 });
+    }
     for (const [name, v, ref] of [["pk", vp, pk], ["gk", vg, gk], ["rs", vr, rs]] as const) {
       expectSeriesClose(`${name}_20`, rollingAnnualisedVol(v, 365), refRollingVol(ref, 365, 20));
       expectSeriesClose(`${name}_10_252`, rollingAnnualisedVol(v, 252, 10), refRollingVol(ref, 252, 10));
@@ -607,10 +649,12 @@ describe("BTC daily vs naive O(n·w) references (rel 1e-9)", () => {
     expectSeriesClose("macd_hist", m.hist, r.hist, { scale: C });
   });
   it("Stochastic, Bollinger, ADX", () => {
-    const s = stochastic(H, L, C);
-    const rs = refStoch(H, L, C, 14, 3);
-    expectSeriesClose("stoch_k", s.k, rs.k, { scale: 100 });
-    expectSeriesClose("stoch_d", s.d, rs.d, { scale: 100 });
+    for (const [p, dp] of [[14, 3], [1, 1], [2, 3], [5, 2], [30, 3], [2982, 1], [4000, 3]]) {
+      const s = stochastic(H, L, C, p, dp);
+      const rs = refStoch(H, L, C, p, dp);
+      expectSeriesClose(`stoch_k(${p})`, s.k, rs.k, { scale: 100 });
+      expectSeriesClose(`stoch_d(${p},${dp})`, s.d, rs.d, { scale: 100 });
+    }
     const b = bollinger(C);
     const rb = refBollinger(C, 20, 2);
     expectSeriesClose("bb_mid", b.mid, rb.mid, { scale: C });

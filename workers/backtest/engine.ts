@@ -128,9 +128,11 @@ export function runBacktest(input: BacktestInput): BacktestResult {
   let entryPrice = 0;
   let held = 0;
 
-  for (let t = 0; t < n; t++) {
-    if (t > 0) {
-      const a = actions[t - 1];
+  // Bar 0 can never hold a position (the earliest fill is the open of bar 1).
+  equity[0] = cash;
+  for (let t = 1; t < n; t++) {
+    const a = actions[t - 1];
+    if (a !== 0) {
       if (a > 0) {
         if (!long) {
           const price = open[t] * buyMult;

@@ -15,8 +15,8 @@ type GatePayload = Extract<PayloadOf<typeof flowKind>, { node: "gate" }>;
 
 export interface GateDeps {
   fleet: Fleet;
-  /** Active strategy configurations (signal ids) for an asset. */
-  activeSignalIds: (asset: string) => Promise<number[]>;
+  /** Active strategy configurations (signal ids). */
+  activeSignalIds: () => Promise<number[]>;
 }
 
 export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
@@ -24,7 +24,7 @@ export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
   const k: RunKey = { asOf: p.asOf, ...(p.rerun ? { rerun: p.rerun } : {}) };
   if (p.step === "start") {
     const children: FlowJob[] =
-      p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, await deps.activeSignalIds(p.asset));
+      p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, await deps.activeSignalIds());
     const parent = { id: job.id!, queue: job.queueQualifiedName };
     if (children.length) {
       await deps.fleet.flowProducer().addBulk(children.map((c) => ({ ...c, opts: { ...c.opts, parent } })));

@@ -50,7 +50,7 @@ export function emaCrossActions(
   for (let t = 1; t < n; t++) {
     const f = fastEma[t];
     const s = slowEma[t];
-    // Each comparison involving NaN is false, so the four-defined requirement is implicit.
+    // Every comparison involving NaN is false, so the four-defined requirement is implicit.
     if (f > s && pf <= ps) actions[t] = 1;
     else if (f < s && pf >= ps) actions[t] = -1;
     else actions[t] = 0;

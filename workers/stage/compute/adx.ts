@@ -27,6 +27,8 @@ export function adx(high: ArrayLike<number>, low: ArrayLike<number>, close: Arra
   let dxSum = 0;
   let a = 0;
   const p = period;
+  const invP = 1 / p;
+  const decay = 1 - invP;
   const adxStart = 2 * p - 1;
   for (let t = 1; t < n; t++) {
     const h = high[t];
@@ -54,12 +56,14 @@ export function adx(high: ArrayLike<number>, low: ArrayLike<number>, close: Arra
       spdm += pdm;
       smdm += mdm;
     } else {
-      str = str - str / p + tr;
-      spdm = spdm - spdm / p + pdm;
-      smdm = smdm - smdm / p + mdm;
+      // S − S/p + x written as S·(1 − 1/p) + x: multiplications instead of divisions, same value to rounding
+      str = str * decay + tr;
+      spdm = spdm * decay + pdm;
+      smdm = smdm * decay + mdm;
     }
-    const pdi = str !== 0 ? (100 * spdm) / str : 0;
-    const mdi = str !== 0 ? (100 * smdm) / str : 0;
+    const scale = str !== 0 ? 100 / str : 0;
+    const pdi = spdm * scale;
+    const mdi = smdm * scale;
     plusDi[t] = pdi;
     minusDi[t] = mdi;
     const diSum = pdi + mdi;
@@ -70,7 +74,7 @@ export function adx(high: ArrayLike<number>, low: ArrayLike<number>, close: Arra
       a = (dxSum + dx) / p;
       out[t] = a;
     } else {
-      a = (a * (p - 1) + dx) / p;
+      a = a * decay + dx * invP;
       out[t] = a;
     }
   }

@@ -62,13 +62,16 @@ export function emaInto(values: NumericSeries, period: number, out: Float64Array
   let prev = sum / period;
   out[t] = prev;
   const first = t;
+  // prev = β·prev + α·x: α·x does not depend on prev, so the loop-carried chain is one mul + one add
+  // (vs sub, mul, add for prev + α·(x − prev)); same value up to rounding.
+  const beta = 1 - alpha;
   for (t++; t < n; t++) {
     const x = values[t];
     if (x !== x) {
       out[t] = NaN;
       continue;
     }
-    prev += alpha * (x - prev);
+    prev = beta * prev + alpha * x;
     out[t] = prev;
   }
   return first;

@@ -17,8 +17,8 @@
  *
  * rollingMeanStd() is the O(n) engine shared with Bollinger bands. Running sums of (x − K) and (x − K)² are
  * kept relative to a shift K, the window mean at the last exact two-pass re-sum, so the E[x²] − E[x]² form
- * does not cancel for prices ~1e4 with a tiny spread. A re-sum happens (a) once per window, so rounding drift
- * cannot build up, and (b) whenever the centred sum of squares Σ(x−K)² − (Σ(x−K))²/w falls below 1e-3 of
+ * does not cancel for prices ~1e4 with a tiny spread. A re-sum happens (a) every max(window, 256) bars, so
+ * rounding drift cannot build up, and (b) whenever the centred sum of squares Σ(x−K)² − (Σ(x−K))²/w falls below 1e-3 of
  * the largest Σ(x−K)² since the last re-sum: after a high-variance stretch or a level shift leaves the window
  * the difference would otherwise carry an absolute error ~ε·peak that swamps the new, small variance. Both
  * are O(window) and rare on market data, so the total stays O(n).
@@ -27,6 +27,9 @@
 
 /** Re-sum exactly when the centred sum of squares drops below this fraction of its recent peak. */
 const RESUM_FRACTION = 1e-3;
+/** Minimum interval between periodic exact re-sums. Between re-sums the centred sum stays ≥ 1e-3 of the raw
+ * sums, so after m updates its relative error is ≲ m·ε·1e3 ≈ 6e-11 for m = 256. */
+const RESUM_EVERY = 256;
 
 export interface MeanStd {
   mean: Float64Array;
@@ -39,13 +42,16 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
   const n = x.length;
   const mean = new Float64Array(n);
   const std = new Float64Array(n);
-  const denom = window - ddof;
+  const invW = 1 / window;
+  const invDenom = 1 / (window - ddof);
+  const resumEvery = window > RESUM_EVERY ? window : RESUM_EVERY;
   let K = 0;
   let s1 = 0;
   let s2 = 0;
   let peak = 0; // largest s2 since the last exact re-sum
   let nan = 0;
   let untilResync = 0;
+  let c2 = 0; // centred sum of squares Σ(x − mean)² of the window
   let run = 0; // length of the run of identical values ending at t
   let prev = NaN;
   for (let t = 0; t < n; t++) {
@@ -72,7 +78,8 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
       } else nan--;
       // Centred sum of squares small next to the raw sums it is the difference of (either because variance
       // dropped or because K is now far from the window mean): recompute this window exactly.
-      if (s2 - (s1 * s1) / window < peak * RESUM_FRACTION) untilResync = 0;
+      c2 = s2 - s1 * s1 * invW;
+      if (c2 < peak * RESUM_FRACTION) untilResync = 0;
     }
     if (untilResync === 0) {
       nan = 0;
@@ -97,7 +104,8 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
         }
       }
       peak = s2;
-      untilResync = window;
+      c2 = s2 - s1 * s1 * invW;
+      untilResync = resumEvery;
     }
     untilResync--;
     if (nan > 0) {
@@ -107,10 +115,8 @@ export function rollingMeanStd(x: ArrayLike<number>, window: number, ddof: 0 | 1
       mean[t] = xin;
       std[t] = 0;
     } else {
-      const m = s1 / window;
-      mean[t] = K + m;
-      const v = (s2 - s1 * m) / denom;
-      std[t] = v > 0 ? Math.sqrt(v) : 0;
+      mean[t] = K + s1 * invW;
+      std[t] = c2 > 0 ? Math.sqrt(c2 * invDenom) : 0;
     }
   }
   return { mean, std };

@@ -49,6 +49,7 @@ export function tfEmaFromCanonical(close: ArrayLike<number>, canonical: Uint8Arr
   const out = new Float64Array(n);
   const roll = new Uint8Array(n);
   const alpha = 2 / (period + 1);
+  const beta = 1 - alpha; // same update form as ema.ts, so 1D is bit-identical to the daily EMA
   let count = 0; // canonical closes consumed
   let seedSum = 0;
   let e = NaN;
@@ -56,7 +57,7 @@ export function tfEmaFromCanonical(close: ArrayLike<number>, canonical: Uint8Arr
     const c = close[i];
     if (canonical[i] === 1) {
       if (count >= period) {
-        e += alpha * (c - e);
+        e = beta * e + alpha * c;
         out[i] = e;
       } else {
         seedSum += c;
@@ -70,7 +71,7 @@ export function tfEmaFromCanonical(close: ArrayLike<number>, canonical: Uint8Arr
       }
     } else {
       roll[i] = 1;
-      if (count >= period) out[i] = e + alpha * (c - e);
+      if (count >= period) out[i] = beta * e + alpha * c;
       else if (count === period - 1) out[i] = (seedSum + c) / period;
       else out[i] = NaN;
     }

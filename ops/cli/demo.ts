@@ -1,0 +1,40 @@
+// `npm run demo`: the main job once, end to end, with in-process workers; exits 0 or non-zero with the reason.
+import { config } from "../config.ts";
+import { createLogger } from "../logger.ts";
+import { resolveUrls } from "../bootstrap.ts";
+import { stopStack } from "../embedded/stack.ts";
+import { createPool } from "../../db/pool.ts";
+import { Fleet } from "../../queues/fleet.ts";
+import { KINDS, type KindName } from "../../queues/registry.ts";
+import type { JobKind } from "../../queues/kind.ts";
+import { buildProcessors } from "../../workers/processors.ts";
+import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
+import { prepareDatabase, runMainJob } from "./main-job.ts";
+
+const cfg = config();
+const log = createLogger({ service: "demo", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+const t0 = Date.now();
+const stack = await resolveUrls(cfg, log);
+const pool = createPool(stack.databaseUrl);
+const fleet = new Fleet({ redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:demo" });
+const workers: FleetWorker<JobKind>[] = [];
+let code = 0;
+try {
+  await prepareDatabase(stack.databaseUrl, log);
+  const processors = buildProcessors({ pool, fleet, cfg, log });
+  for (const [name, processor] of Object.entries(processors)) {
+    const w = createWorker(KINDS[name as KindName] as JobKind, processor, { redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, log, concurrency: cfg.WORKER_CONCURRENCY });
+    workers.push(w.start());
+  }
+  const summary = await runMainJob({ redisUrl: stack.redisUrl, cfg, log });
+  process.stdout.write(`${summary}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+} catch (err) {
+  process.stderr.write(`ta-fleet demo failed: ${(err as Error).message}\n`);
+  code = 1;
+} finally {
+  await Promise.allSettled(workers.map((w) => w.close()));
+  await fleet.close();
+  await pool.end().catch(() => {});
+  if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started as Array<"redis" | "postgres">).catch(() => {});
+}
+process.exit(code);

@@ -1,0 +1,55 @@
+// `--wait`: follow a daily-refresh run until its root reaches a final state, drawing a progress bar
+// over the run's jobs (known in advance: the deterministic ids of every asset's steps).
+import { Job } from "bullmq";
+import type { Fleet } from "../queues/fleet.ts";
+import { assetJobIds, type RunKey } from "../queues/flows/daily-refresh.ts";
+import type { RunSummary } from "../queues/kinds/flow.ts";
+import { flowKind, stageKind } from "../queues/registry.ts";
+
+export interface WaitOptions {
+  timeoutMs: number;
+  out?: NodeJS.WriteStream;
+  intervalMs?: number;
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = total ? Math.round((done / total) * width) : 0;
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
+}
+
+export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: RunKey, opts: WaitOptions): Promise<RunSummary> {
+  const out = opts.out ?? process.stderr;
+  const flowQ = fleet.queue(flowKind);
+  const queues = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: flowQ };
+  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: `asset.${a}.${k.asOf}${k.rerun ? `.r${k.rerun}` : ""}`, step: "summary" }]);
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastLine = "";
+  for (;;) {
+    const root = await Job.fromId(flowQ, rootJobId);
+    const state = await root?.getState();
+    if (root && (state === "completed" || state === "failed")) {
+      if (out.isTTY) out.write("\n");
+      if (state === "failed") throw new Error(`run ${rootJobId} failed: ${root.failedReason}`);
+      return root.returnvalue as RunSummary;
+    }
+    const states = await Promise.all(steps.map(async (s) => (await Job.fromId(queues[s.queue]!, s.id))?.getState()));
+    const done = states.filter((s) => s === "completed" || s === "failed").length;
+    const line = `${bar(done, steps.length)} ${states.filter((s) => s === "failed").length} failed`;
+    if (line !== lastLine) {
+      out.write(out.isTTY ? `\r${line}` : `${line}\n`);
+      lastLine = line;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for run ${rootJobId} after ${opts.timeoutMs} ms (it keeps running)`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+  }
+}
+
+export function formatSummary(s: RunSummary): string {
+  const lines = [`run ${s.runId} (as of ${s.asOf}): ${s.status}`];
+  for (const a of s.assets) {
+    const extra = a.failedAt ? ` at ${a.failedAt}: ${a.reason ?? ""}` : a.reason ? `: ${a.reason}` : "";
+    const strat = a.strategies?.length ? ` (${a.strategies.filter((x) => x.status === "completed").length}/${a.strategies.length} strategies)` : "";
+    lines.push(`  ${a.asset.padEnd(10)} ${a.status}${strat}${extra}`);
+  }
+  return lines.join("\n");
+}

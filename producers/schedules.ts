@@ -1,0 +1,20 @@
+// Every recurring job of the fleet, in one table. The scheduler process registers them idempotently
+// (BullMQ job schedulers keyed by id), so any number of scheduler processes yield one job per tick.
+import type { Config } from "../ops/config.ts";
+import type { PayloadOf } from "../queues/kind.ts";
+import { maintenanceKind } from "../queues/registry.ts";
+
+export interface Schedule {
+  id: string;
+  /** Cron with seconds field: "sec min hour day month weekday". */
+  pattern: string;
+  tz: string;
+  payload: PayloadOf<typeof maintenanceKind>;
+}
+
+export function schedules(cfg: Config): Schedule[] {
+  return [
+    { id: "daily-refresh", pattern: cfg.DAILY_REFRESH_CRON, tz: cfg.SCHEDULE_TZ, payload: { task: "daily-refresh", assets: [...cfg.DAILY_REFRESH_ASSETS] } },
+    { id: "metrics-partitions", pattern: "0 5 0 * * *", tz: "UTC", payload: { task: "metrics-partitions", ahead: 3, retentionDays: 90 } },
+  ];
+}

@@ -1,0 +1,61 @@
+// The `worker` process: `node --import tsx workers/main.ts [--queues stage,backtest] [--concurrency 4]`.
+// Scale horizontally by running more of them (Procfile worker=N, or more hosts on the same Redis).
+import { parseArgs } from "node:util";
+import { Fleet } from "../queues/fleet.ts";
+import { KIND_NAMES, KINDS, type KindName } from "../queues/registry.ts";
+import { bootstrap } from "../ops/bootstrap.ts";
+import { startHealthServer } from "../ops/health.ts";
+import { standardProbes } from "../ops/probes.ts";
+import { buildProcessors } from "./processors.ts";
+import { createWorker, type FleetWorker } from "./runtime.ts";
+import type { JobKind } from "../queues/kind.ts";
+
+function flags() {
+  const { values } = parseArgs({ options: { queues: { type: "string" }, concurrency: { type: "string" } }, strict: true });
+  const queues = values.queues?.split(",").map((q) => q.trim()).filter(Boolean);
+  const bad = queues?.find((q) => !KIND_NAMES.includes(q as KindName));
+  if (bad) usage(`--queues: unknown queue ${JSON.stringify(bad)} (known: ${KIND_NAMES.join(", ")})`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 1000)) {
+    usage(`--concurrency: must be an integer 1..1000 (got ${JSON.stringify(values.concurrency)})`);
+  }
+  return { queues: queues as KindName[] | undefined, concurrency };
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`ta-fleet worker: ${msg}\n`);
+  process.exit(2);
+}
+
+const args = flags();
+const rt = await bootstrap("worker");
+const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer" });
+rt.shutdown.add("fleet", () => fleet.close());
+const processors = buildProcessors({ pool: rt.pool, fleet, cfg: rt.cfg, log: rt.log });
+const workers: FleetWorker<JobKind>[] = [];
+for (const q of queues) {
+  const processor = processors[q];
+  if (!processor) {
+    rt.log.warn({ queue: q }, "no processor for this queue in this build; not consuming it");
+    continue;
+  }
+  const w = createWorker(KINDS[q] as JobKind, processor, {
+    redisUrl: rt.redisUrl,
+    prefix: rt.cfg.QUEUE_PREFIX,
+    log: rt.log,
+    concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
+    shutdownMs: rt.cfg.WORKER_SHUTDOWN_MS,
+  });
+  workers.push(w.start());
+}
+// Closers run last-registered-first: workers stop (finishing active jobs) before the fleet and pool close.
+rt.shutdown.add("workers", () => Promise.all(workers.map((w) => w.close())));
+await Promise.all(workers.map((w) => w.waitUntilReady()));
+const healthPort = rt.cfg.HEALTH_PORT ?? rt.cfg.PORT;
+if (healthPort) {
+  const { probes, close } = standardProbes(rt, { workers: workers.map((w) => w.worker) });
+  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, probes);
+  rt.shutdown.add("health", () => Promise.all([health.close(), close()]));
+}
+rt.log.info({ queues: workers.map((w) => w.kind.name), concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY, healthPort }, "worker ready");

@@ -1,0 +1,30 @@
+// The fleet's own housekeeping jobs.
+import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
+import type { maintenanceKind } from "../../queues/registry.ts";
+import type { WorkerDeps } from "../deps.ts";
+import type { Processor } from "../runtime.ts";
+
+export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof maintenanceKind> {
+  return async (p, ctx) => {
+    switch (p.task) {
+      case "smoke": {
+        // Keyed by job id: a retried or duplicated execution writes the row once and counts the run.
+        const { rows } = await deps.pool.query<{ runs: number }>(
+          `INSERT INTO fleet_smoke (job_id, message, worker_pid) VALUES ($1, $2, $3)
+           ON CONFLICT (job_id) DO UPDATE SET runs = fleet_smoke.runs + 1 RETURNING runs`,
+          [ctx.job.id, p.message, process.pid],
+        );
+        return { task: p.task, runs: rows[0]!.runs, pid: process.pid };
+      }
+      case "daily-refresh": {
+        const asOf = p.asOf ?? new Date(ctx.job.timestamp).toISOString().slice(0, 10);
+        return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf)) };
+      }
+      case "metrics-partitions": {
+        const created = await deps.pool.query<{ n: number }>("SELECT observability.ensure_metrics_partitions($1) AS n", [p.ahead]);
+        const dropped = await deps.pool.query<{ n: number }>("SELECT observability.drop_metrics_partitions(make_interval(days => $1)) AS n", [p.retentionDays]);
+        return { task: p.task, created: created.rows[0]!.n, dropped: dropped.rows[0]!.n };
+      }
+    }
+  };
+}
