@@ -5,7 +5,8 @@
  * applied upstream). Definitions at bar t:
  *   channelHigh[t] = max(high[t−channel .. t−1]), channelLow[t] = min(low[t−channel .. t−1])
  *                    (previous `channel` bars, bar t excluded; NaN for t < channel)
- *   TR[t]          = max(high[t] − low[t], |high[t] − close[t−1]|, |low[t] − close[t−1]|); TR[0] = high[0] − low[0]
+ *   TR[t]          = max(high[t] − low[t], |high[t] − close[t−1]|, |low[t] − close[t−1]|); TR[0] = NaN
+ *                    (no previous close; same convention as workers/stage/compute/atr.ts)
  *   channel_break  : close[t] > channelHigh[t]
  *   atr_expansion  : TR[t] > atr_mult · ATR[t−1]   (needs t ≥ 1 and ATR[t−1] defined; direction-agnostic)
  *   both           : channel_break AND atr_expansion
@@ -54,14 +55,10 @@ export interface AtrBreakoutResult {
 export function trueRange(high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
   const n = close.length;
   const tr = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    const hl = high[t] - low[t];
-    if (t === 0) {
-      tr[t] = hl;
-      continue;
-    }
+  if (n > 0) tr[0] = Number.NaN;
+  for (let t = 1; t < n; t++) {
     const pc = close[t - 1];
-    tr[t] = Math.max(hl, Math.abs(high[t] - pc), Math.abs(low[t] - pc));
+    tr[t] = Math.max(high[t] - low[t], Math.abs(high[t] - pc), Math.abs(low[t] - pc));
   }
   return tr;
 }

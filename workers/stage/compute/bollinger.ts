@@ -15,22 +15,33 @@ export interface Bollinger {
   pctB: Float64Array;
 }
 
-export function bollinger(close: ArrayLike<number>, period = 20, k = 2): Bollinger {
+export type BollingerBands = Pick<Bollinger, "mid" | "upper" | "lower">;
+
+/** The three bands only (what the feature store keeps). */
+export function bollingerBands(close: ArrayLike<number>, period = 20, k = 2): BollingerBands {
   const { mean: mid, std } = rollingMeanStd(close, period, 0);
   const n = close.length;
   const upper = std; // reuse: std[t] is read before upper[t] is written
   const lower = new Float64Array(n);
-  const bandwidth = new Float64Array(n);
-  const pctB = new Float64Array(n);
   for (let t = 0; t < n; t++) {
     const m = mid[t];
     const w = k * std[t];
-    const u = m + w;
-    const l = m - w;
-    upper[t] = u;
-    lower[t] = l;
-    bandwidth[t] = (u - l) / m;
+    upper[t] = m + w;
+    lower[t] = m - w;
+  }
+  return { mid, upper, lower };
+}
+
+export function bollinger(close: ArrayLike<number>, period = 20, k = 2): Bollinger {
+  const { mid, upper, lower } = bollingerBands(close, period, k);
+  const n = close.length;
+  const bandwidth = new Float64Array(n);
+  const pctB = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const u = upper[t];
+    const l = lower[t];
     const r = u - l;
+    bandwidth[t] = r / mid[t];
     pctB[t] = r !== 0 ? (close[t] - l) / r : NaN;
   }
   return { mid, upper, lower, bandwidth, pctB };

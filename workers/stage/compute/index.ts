@@ -17,7 +17,7 @@ import { atr } from "./atr.ts";
 import { rsi } from "./rsi.ts";
 import { macd } from "./macd.ts";
 import { stochastic } from "./stochastic.ts";
-import { bollinger } from "./bollinger.ts";
+import { bollingerBands } from "./bollinger.ts";
 import { adx } from "./adx.ts";
 
 export { RETURN_LOOKBACKS };
@@ -88,7 +88,7 @@ export function computeAllIndicators(bars: DailyBars, opts: ComputeOptions): Fea
   const st = stochastic(high, low, close, 14, 3);
   out.stoch_k = st.k;
   out.stoch_d = st.d;
-  const bb = bollinger(close, 20, 2);
+  const bb = bollingerBands(close, 20, 2);
   out.bb_mid = bb.mid;
   out.bb_upper = bb.upper;
   out.bb_lower = bb.lower;
@@ -106,7 +106,7 @@ export { trueRange, atr, atrFromTrueRange } from "./atr.ts";
 export { rsi } from "./rsi.ts";
 export { macd } from "./macd.ts";
 export { stochastic } from "./stochastic.ts";
-export { bollinger } from "./bollinger.ts";
+export { bollinger, bollingerBands } from "./bollinger.ts";
 export { adx } from "./adx.ts";
 export { rollingMeanStd, rollingZScore, outlierFlagsZScore, outlierFlagsIQR, quantileLinear } from "./stats.ts";
 export {
