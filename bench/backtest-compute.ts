@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ema } from "../workers/backtest/ema-local.ts";
+import { ema } from "../workers/stage/compute/ema.ts";
 import { runBacktest } from "../workers/backtest/engine.ts";
 import { emaCrossActions } from "../workers/signal/ema-cross.ts";
 

@@ -20,6 +20,8 @@ export interface Lease {
   id: string;
   key: string;
   tokens: number;
+  /** The instant the budget windows were evaluated at (epoch ms). */
+  grantedAt: number;
 }
 
 export type Reservation =
@@ -126,7 +128,7 @@ export class QuotaStore {
     )) as [number, number, string, ...number[]];
     if (res[0] !== 1) return { ok: false, retryAfterMs: Number(res[1]), reason: res[2] as "window" };
     const [, , , dr, dt, wr, wt, active] = res.map(Number);
-    return { ok: true, lease: { id: leaseId, key, tokens }, usage: { dayRequests: dr!, dayTokens: dt!, windowRequests: wr!, windowTokens: wt!, active: active! } };
+    return { ok: true, lease: { id: leaseId, key, tokens, grantedAt: now }, usage: { dayRequests: dr!, dayTokens: dt!, windowRequests: wr!, windowTokens: wt!, active: active! } };
   }
 
   /** The work happened: record actual tokens (difference to the estimate) and free the slot. */

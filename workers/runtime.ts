@@ -18,6 +18,8 @@ export interface JobContext {
   log: Logger;
   attempt: number;
   traceId?: string;
+  /** The fleet-wide reservation this job runs under, when its kind needs a resource. */
+  lease?: Lease;
   /** Actual usage of the reserved resource (settled after the processor returns). */
   reportUsage(tokens: number): void;
 }
@@ -96,6 +98,7 @@ export class FleetWorker<K extends JobKind> {
           log,
           attempt,
           traceId: obs.traceId,
+          ...(lease ? { lease } : {}),
           reportUsage: (t) => (usedTokens = t),
         };
         const result = await context.with(obs.context ?? contextFromJobData(job.data), () => processor(payload, ctx));

@@ -135,7 +135,9 @@ export function computeMetrics(input: MetricsInput): BacktestMetrics {
   let gate = 1 + 1e-9;
   for (let t = 1; t < n; t++) {
     const e = equity[t];
-    const rt = e / prev - 1;
+    // Flat bars repeat the equity exactly: their return is exactly 0, so skip the division (it is the
+    // costliest instruction here). Same result as e / prev − 1 for every finite non-zero equity.
+    const rt = e === prev && e !== 0 && e - e === 0 ? 0 : e / prev - 1;
     r[t - 1] = rt;
     sum += rt;
     const neg = (rt - Math.abs(rt)) * 0.5;

@@ -5,11 +5,12 @@
  *   `parseRange("5..50:5", "--fast")` → [5, 50, 5]; a single integer "9" → [9, 9, 1].
  * - Only pairs with fast < slow are evaluated, ordered by fast ascending then slow ascending.
  * - Each EMA period is computed once over `close` and kept in `emaCache` (pass your own Map to reuse it
- *   across sweeps over the SAME close series).
+ *   across sweeps over the SAME close series). EMA = workers/stage/compute/ema.ts (SMA-seeded,
+ *   α = 2/(N+1), first value at index N−1).
  * - Signals: EMA cross-up → buy, cross-down → sell, filled at the next open by `runBacktest`.
  */
 import { emaCrossActions } from "../signal/ema-cross.ts";
-import { ema } from "./ema-local.ts";
+import { ema } from "../stage/compute/ema.ts";
 import { runBacktest } from "./engine.ts";
 
 export type IntRange = [lo: number, hi: number, step: number];

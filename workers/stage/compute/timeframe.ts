@@ -9,7 +9,7 @@
  *
  * The tf EMA itself follows ema.ts (TA-Lib): α = 2/(N+1), seeded with the mean of the first N canonical
  * closes. A preview bar while exactly N−1 canonical closes are known gets the seed it would produce,
- * (Σ canonical + close)/N; earlier bars are NaN.
+ * (Σ canonical + close)/N; earlier bars are NaN. Closes must be finite (the price store has no gaps).
  *
  * Trading-day alignment (`k` bars): counted from the first bar of the series, bar i is canonical when
  * (i+1) % k == 0, so results depend on where the series starts — callers must always pass full history.
@@ -22,7 +22,7 @@
  * preview until the next bar arrives, never the reverse.
  * Multi-period buckets (2W, 6M, 2Y, …) are anchored at a fixed epoch, not at the start of the data — weeks at
  * Monday 1970-01-05 (floor(isoWeekIndex / m)), months/quarters/years at January of year 0
- * (floor(monthIndex / spanMonths)) — so 3M ≡ 1Q, 6M ≡ 2Q, 12M ≡ 1Y and buckets never shift when history is
+ * (floor(monthIndex / monthsPerBucket)) — so 3M ≡ 1Q, 6M ≡ 2Q, 12M ≡ 1Y and buckets never shift when history is
  * extended backwards.
  */
 
@@ -55,7 +55,7 @@ export function tfEmaFromCanonical(close: ArrayLike<number>, canonical: Uint8Arr
   let e = NaN;
   for (let i = 0; i < n; i++) {
     const c = close[i];
-    if (canonical[i] === 1) {
+    if (canonical[i] !== 0) {
       if (count >= period) {
         e = beta * e + alpha * c;
         out[i] = e;
@@ -100,24 +100,23 @@ export function tradingDayTfEma(close: ArrayLike<number>, k: number, period: num
 // Calendar alignment
 // ---------------------------------------------------------------------------------------------------------
 
-const C0 = 48; // '0'
-
 /** Parses 'YYYY-MM-DD' into [year, month(1-12), day]; throws on anything else. */
 export function parseYmd(s: string): [number, number, number] {
-  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) throw new RangeError(`bad date '${s}' (want YYYY-MM-DD)`);
-  const y = (s.charCodeAt(0) - C0) * 1000 + (s.charCodeAt(1) - C0) * 100 + (s.charCodeAt(2) - C0) * 10 + (s.charCodeAt(3) - C0);
-  const m = (s.charCodeAt(5) - C0) * 10 + (s.charCodeAt(6) - C0);
-  const d = (s.charCodeAt(8) - C0) * 10 + (s.charCodeAt(9) - C0);
-  if (!(y >= 0 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m))) throw new RangeError(`bad date '${s}'`);
+  let ok = s.length === 10 && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45;
+  const dig = (i: number) => {
+    const v = s.charCodeAt(i) - 48;
+    if (!(v >= 0 && v <= 9)) ok = false;
+    return v;
+  };
+  const y = dig(0) * 1000 + dig(1) * 100 + dig(2) * 10 + dig(3);
+  const m = dig(5) * 10 + dig(6);
+  const d = dig(8) * 10 + dig(9);
+  if (!ok || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) throw new RangeError(`bad date '${s}' (want YYYY-MM-DD)`);
   return [y, m, d];
 }
 
-export function isLeapYear(y: number): boolean {
-  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-}
-
 export function daysInMonth(y: number, m: number): number {
-  if (m === 2) return isLeapYear(y) ? 29 : 28;
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
@@ -127,88 +126,64 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
   const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
 }
 
-/** Monday-start week number since the week of Monday 1970-01-05 (1970-01-01 was a Thursday). */
+/** Monday-start week number; week 1 starts Monday 1970-01-05 (1970-01-01 was a Thursday). */
 export function isoWeekIndex(days: number): number {
   return Math.floor((days + 3) / 7);
 }
 
-/** Length of one bucket in months for the month-based schemes. */
-function spanMonths(scheme: CalendarScheme, multiple: number): number {
-  switch (scheme) {
-    case "monthly":
-      return multiple;
-    case "quarterly":
-      return 3 * multiple;
-    case "yearly":
-      return 12 * multiple;
-    default:
-      throw new RangeError(`no month span for scheme ${scheme}`);
-  }
-}
+const MONTHS_PER: Record<CalendarScheme, number> = { weekly: 0, monthly: 1, quarterly: 3, yearly: 12 };
 
-function checkScheme(scheme: CalendarScheme, multiple: number): void {
-  if (scheme !== "weekly" && scheme !== "monthly" && scheme !== "quarterly" && scheme !== "yearly") throw new RangeError(`unknown calendar scheme '${String(scheme)}'`);
+/** (y, m, d, days) → bucket id for (scheme, multiple); equal ids ⇔ same tf bar. Validates the arguments. */
+function bucketFn(scheme: CalendarScheme, multiple: number): (y: number, m: number, days: number) => number {
+  if (!Object.prototype.hasOwnProperty.call(MONTHS_PER, scheme)) throw new RangeError(`unknown calendar scheme '${String(scheme)}'`);
   if (!Number.isInteger(multiple) || multiple < 1) throw new RangeError(`calendar multiple must be a positive integer, got ${multiple}`);
+  if (scheme === "weekly") return (_y, _m, days) => Math.floor(isoWeekIndex(days) / multiple);
+  const span = MONTHS_PER[scheme] * multiple;
+  return (y, m) => Math.floor((y * 12 + m - 1) / span);
 }
 
 /** Bucket id of a date for (scheme, multiple); equal ids ⇔ same tf bar. */
 export function calendarBucket(date: string, scheme: CalendarScheme, multiple = 1): number {
-  checkScheme(scheme, multiple);
   const [y, m, d] = parseYmd(date);
-  if (scheme === "weekly") return Math.floor(isoWeekIndex(daysFromCivil(y, m, d)) / multiple);
-  return Math.floor((y * 12 + m - 1) / spanMonths(scheme, multiple));
+  return bucketFn(scheme, multiple)(y, m, daysFromCivil(y, m, d));
 }
 
-/**
- * 24/7-market period-end predicate: true when `date` is the last calendar day of its (scheme, multiple) bucket.
- */
+/** 24/7-market period-end predicate: true when `date` is the last calendar day of its bucket. */
 export function calendarPeriodEnd(scheme: CalendarScheme, multiple = 1): (date: string) => boolean {
-  checkScheme(scheme, multiple);
-  if (scheme === "weekly") {
-    return (date) => {
-      const [y, m, d] = parseYmd(date);
-      const days = daysFromCivil(y, m, d);
-      return Math.floor(isoWeekIndex(days) / multiple) !== Math.floor(isoWeekIndex(days + 1) / multiple);
-    };
-  }
-  const span = spanMonths(scheme, multiple);
+  const bucket = bucketFn(scheme, multiple);
   return (date) => {
     const [y, m, d] = parseYmd(date);
-    if (d !== daysInMonth(y, m)) return false;
-    const mi = y * 12 + m - 1;
-    return Math.floor(mi / span) !== Math.floor((mi + 1) / span);
+    const days = daysFromCivil(y, m, d);
+    const last = d === daysInMonth(y, m);
+    const [ny, nm] = !last ? [y, m] : m === 12 ? [y + 1, 1] : [y, m + 1]; // month of the next day
+    return bucket(y, m, days) !== bucket(ny, nm, days + 1);
   };
 }
 
-/**
- * Canonical mask for a calendar timeframe over ascending 'YYYY-MM-DD' dates (one bar per date, gaps allowed).
- */
+/** Canonical mask for a calendar timeframe over ascending 'YYYY-MM-DD' dates (one bar per date, gaps allowed). */
 export function calendarCanonical(
   dates: readonly string[],
   scheme: CalendarScheme,
   multiple = 1,
   isPeriodEnd: (date: string) => boolean = calendarPeriodEnd(scheme, multiple),
 ): Uint8Array {
-  checkScheme(scheme, multiple);
+  const bucket = bucketFn(scheme, multiple);
   const n = dates.length;
   const mask = new Uint8Array(n);
   if (n === 0) return mask;
-  const weekly = scheme === "weekly";
-  const span = weekly ? 0 : spanMonths(scheme, multiple);
   let prevDays = -Infinity;
   let prevBucket = 0;
   for (let i = 0; i < n; i++) {
     const [y, m, d] = parseYmd(dates[i]);
     const days = daysFromCivil(y, m, d);
     if (days <= prevDays) throw new RangeError(`calendar tf: dates must be strictly increasing (at ${i}: ${dates[i]})`);
-    const bucket = weekly ? Math.floor(isoWeekIndex(days) / multiple) : Math.floor((y * 12 + m - 1) / span);
-    if (i > 0 && bucket !== prevBucket) mask[i - 1] = 1;
+    const b = bucket(y, m, days);
+    if (i > 0 && b !== prevBucket) mask[i - 1] = 1;
     prevDays = days;
-    prevBucket = bucket;
+    prevBucket = b;
   }
   if (isPeriodEnd(dates[n - 1])) mask[n - 1] = 1;
   return mask;
@@ -255,12 +230,8 @@ export interface TimeframeRow {
  */
 export const TIMEFRAME_COUNT = 199;
 
-const TRADING_DAY_TIERS: ReadonlyArray<readonly [from: number, to: number, step: number]> = [
-  [1, 160, 1],
-  [165, 180, 5],
-  [190, 360, 10],
-  [365, 365, 1],
-];
+/** [from, to, step] in bars */
+const TRADING_DAY_TIERS = [[1, 160, 1], [165, 180, 5], [190, 360, 10], [365, 365, 1]] as const;
 
 const CALENDAR_SETS: ReadonlyArray<readonly [scheme: CalendarScheme, suffix: string, multiples: readonly number[]]> = [
   ["weekly", "W", [1, 2, 3, 4]],
@@ -271,19 +242,13 @@ const CALENDAR_SETS: ReadonlyArray<readonly [scheme: CalendarScheme, suffix: str
 
 const MEAN_MONTH_DAYS = 365.2425 / 12;
 
-/** Shortest and longest bucket (in days) for a month-based scheme over a full 1200-year cycle. */
+/** Shortest and longest bucket of `span` months (epoch-anchored) over a full 1200-year cycle, in days. */
 function monthSpanRange(span: number): [number, number] {
-  let min = Infinity;
-  let max = -Infinity;
-  let acc = 0;
-  let inBucket = 0;
+  let [min, max, acc] = [Infinity, -Infinity, 0];
   for (let mi = 0; mi < 1200 * 12; mi++) {
     acc += daysInMonth(Math.floor(mi / 12), (mi % 12) + 1);
-    if (++inBucket === span) {
-      if (acc < min) min = acc;
-      if (acc > max) max = acc;
-      acc = 0;
-      inBucket = 0;
+    if ((mi + 1) % span === 0) {
+      [min, max, acc] = [Math.min(min, acc), Math.max(max, acc), 0];
     }
   }
   return [min, max];
@@ -298,16 +263,9 @@ export function buildTimeframes(): TimeframeRow[] {
   }
   for (const [scheme, suffix, multiples] of CALENDAR_SETS) {
     for (const m of multiples) {
-      let tfDays: number;
-      let min: number;
-      let max: number;
-      if (scheme === "weekly") {
-        tfDays = min = max = 7 * m;
-      } else {
-        const span = spanMonths(scheme, m);
-        [min, max] = monthSpanRange(span);
-        tfDays = Math.round(span * MEAN_MONTH_DAYS);
-      }
+      const span = MONTHS_PER[scheme] * m; // 0 for weeks
+      const [min, max] = span === 0 ? [7 * m, 7 * m] : monthSpanRange(span);
+      const tfDays = span === 0 ? 7 * m : Math.round(span * MEAN_MONTH_DAYS);
       rows.push({ tf_label: `${m}${suffix}`, tf_days: tfDays, is_calendar: true, is_canonical: true, calendar_scheme: scheme, tf_days_min: min, tf_days_max: max });
     }
   }
@@ -332,13 +290,7 @@ export function parseTfLabel(label: string): ParsedTf {
 }
 
 /** Dispatch on a tf label: trading-day or calendar tf EMA of `period` tf bars. */
-export function tfEma(
-  tfLabel: string,
-  dates: readonly string[],
-  close: ArrayLike<number>,
-  period: number,
-  isPeriodEnd?: (date: string) => boolean,
-): TfEmaResult {
+export function tfEma(tfLabel: string, dates: readonly string[], close: ArrayLike<number>, period: number, isPeriodEnd?: (date: string) => boolean): TfEmaResult {
   const tf = parseTfLabel(tfLabel);
   if (tf.kind === "trading") return tradingDayTfEma(close, tf.k, period);
   return calendarTfEma(dates, close, tf.scheme, tf.multiple, period, isPeriodEnd);
