@@ -43,7 +43,7 @@ export function spawnTs(file: string, env: Record<string, string>): EventProcess
     exited,
     waitFor: (event, match = {}, timeoutMs = 20_000) =>
       poll(
-        () => events.find((e) => e.event === event && Object.entries(match).every(([k, v]) => e[k] === v)),
+        () => events.find((e) => (e.event === event || e.msg === event) && Object.entries(match).every(([k, v]) => e[k] === v)),
         `event ${event} ${JSON.stringify(match)} from pid ${child.pid} (stderr: ${stderr.join("").slice(-500)})`,
         timeoutMs,
       ),

@@ -33,7 +33,7 @@ function loadCsv(name: string): Csv {
   let file = path.join(DATA_DIR, name);
   if (!fs.existsSync(file)) file = path.join("/work/shared/data", name); // before the data copy lands
   const lines = fs.readFileSync(file, "utf8").trim().split(/\r?\n/);
-  expect(lines[0]).toBe("date,open,high,low,close,volume");
+  if (lines[0] !== "date,open,high,low,close,volume") throw new Error(`${file}: unexpected header ${lines[0]}`);
   const n = lines.length - 1;
   const out: Csv = { dates: [], open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
   for (let i = 0; i < n; i++) {
@@ -340,6 +340,15 @@ describe("volatility estimators", () => {
     expect(firstDefined(rollingAnnualisedVol(new Float64Array(40).fill(1e-4), 365))).toBe(19);
     const withNan = rollingAnnualisedVol([1, NaN, 1, 1, 1, 1], 1, 2);
     expect(Array.from(withNan)).toEqual([NaN, NaN, NaN, 1, 1, 1]);
+  });
+});
+
+describe("rolling vol re-sums", () => {
+  it("stays exact when a crash-day variance leaves a calm window, at every re-sum phase", () => {
+    for (let at = 300; at < 320; at++) {
+      const v = Array.from({ length: 600 }, (_, t) => (t === at ? 0.25 : 1e-8 * (1 + 0.5 * Math.sin(t))));
+      expectSeriesClose(`spike@${at}`, rollingAnnualisedVol(v, 365), refRollingVol(v, 365, 20), { rel: 1e-12 });
+    }
   });
 });
 

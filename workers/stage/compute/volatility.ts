@@ -57,9 +57,10 @@ export interface RangeVariances {
 }
 
 /**
- * All three estimators in one pass from ln O, ln H, ln L, ln C (4 Math.log per bar instead of 7). Each log
- * ratio becomes a difference of logs, exact to a few ulps of ln(price) (≈ 4e-15 absolute) — relative error
- * ~1e-13 for a 1 % daily range, ~1e-10 for a 0.01 % one; bars with H = L (or H = C, …) still give exact 0.
+ * All three estimators in one pass from ln O, ln H, ln L, ln C (4 Math.log per bar, 3 when ln C is passed
+ * in, instead of 7). Each log ratio becomes a difference of logs, exact to a few ulps of ln(price)
+ * (≈ 4e-15 absolute): relative error ~1e-13 for a 1 % daily range, ~1e-10 for a 0.01 % one; bars with
+ * H = L (or H = C, …) still give exact 0.
  */
 export function rangeVariances(
   open: ArrayLike<number>,
@@ -92,8 +93,10 @@ export function rangeVariances(
 }
 
 /**
- * sqrt(periodsPerYear · mean(variance[t−window+1..t])). Running sum, re-summed exactly once per window so
- * rounding drift (e.g. after a crash-day spike leaves the window) cannot accumulate; still O(n).
+ * sqrt(periodsPerYear · mean(variance[t−window+1..t])). Running sum with exact re-sums (same policy as
+ * stats.ts rollingMeanStd): every max(window, 256) bars against drift, and as soon as the sum falls below
+ * 1e-3 of its peak since the last re-sum — after a crash-day variance leaves the window the running sum would
+ * otherwise keep an absolute error ~ε·spike, large next to a calm window's sum. O(n) overall.
  */
 export function rollingAnnualisedVol(variance: ArrayLike<number>, periodsPerYear: number, window = 20): Float64Array {
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`rolling vol: window must be a positive integer, got ${window}`);
@@ -101,15 +104,27 @@ export function rollingAnnualisedVol(variance: ArrayLike<number>, periodsPerYear
   const n = variance.length;
   const out = new Float64Array(n);
   const scale = periodsPerYear / window;
+  const resumEvery = window > 256 ? window : 256;
   let sum = 0;
+  let peak = 0;
   let nan = 0; // NaNs in the window (excluded from sum)
-  let untilResync = 0;
+  let untilResum = 0;
   for (let t = 0; t < n; t++) {
     if (t < window - 1) {
       out[t] = NaN;
       continue;
     }
-    if (untilResync === 0) {
+    if (untilResum > 0) {
+      const vin = variance[t];
+      const vout = variance[t - window];
+      if (vin === vin) sum += vin;
+      else nan++;
+      if (sum > peak) peak = sum;
+      if (vout === vout) sum -= vout;
+      else nan--;
+      if (sum < peak * 1e-3) untilResum = 0;
+    }
+    if (untilResum === 0) {
       sum = 0;
       nan = 0;
       for (let j = t - window + 1; j <= t; j++) {
@@ -117,16 +132,10 @@ export function rollingAnnualisedVol(variance: ArrayLike<number>, periodsPerYear
         if (v === v) sum += v;
         else nan++;
       }
-      untilResync = window;
-    } else {
-      const vin = variance[t];
-      const vout = variance[t - window];
-      if (vin === vin) sum += vin;
-      else nan++;
-      if (vout === vout) sum -= vout;
-      else nan--;
+      peak = sum;
+      untilResum = resumEvery;
     }
-    untilResync--;
+    untilResum--;
     const m = sum * scale;
     out[t] = nan > 0 ? NaN : Math.sqrt(m > 0 ? m : 0);
   }
