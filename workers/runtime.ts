@@ -73,10 +73,10 @@ export class FleetWorker<K extends JobKind> {
       }
       const attrs = { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) };
       const obs = safe(() => hooks.onJobStart(job, kind.name, attrs), { end: () => {} });
-      const log = opts.log.child({ queue: kind.name, jobId: job.id, attempt, ...(obs.traceId ? { traceId: obs.traceId } : {}) });
-      const signals = [this.shutdown.signal, AbortSignal.timeout(kind.timeoutMs)];
-      if (cancel) signals.push(cancel);
-      const signal = AbortSignal.any(signals);
+      // Built on first use: a no-op processor should not pay for a child logger or a timer.
+      let log: Logger | undefined;
+      const getLog = () => (log ??= opts.log.child({ queue: kind.name, jobId: job.id, attempt, ...(obs.traceId ? { traceId: obs.traceId } : {}) }));
+      const abort = lazyAbort(this.shutdown.signal, cancel, kind.timeoutMs);
       let lease: Lease | undefined;
       let usedTokens: number | undefined;
       let outcome: JobOutcome = "completed";
@@ -94,8 +94,12 @@ export class FleetWorker<K extends JobKind> {
         const ctx: JobContext = {
           job,
           token: token ?? "",
-          signal,
-          log,
+          get signal() {
+            return abort.signal();
+          },
+          get log() {
+            return getLog();
+          },
           attempt,
           traceId: obs.traceId,
           ...(lease ? { lease } : {}),
@@ -111,8 +115,10 @@ export class FleetWorker<K extends JobKind> {
         const mapped = await this.classify(err, job, token, cancel, attempt);
         outcome = outcomeOf(mapped, job, attempt);
         safe(() => obs.end(outcome, { error: mapped }), undefined);
-        if (outcome === "failed" || outcome === "retrying") log.warn({ err: (mapped as Error).message, outcome }, "job failed");
+        if (outcome === "failed" || outcome === "retrying") getLog().warn({ err: (mapped as Error).message, outcome }, "job failed");
         throw mapped;
+      } finally {
+        abort.dispose();
       }
     };
     this.worker = new Worker(kind.name, run, {
@@ -176,6 +182,32 @@ function outcomeOf(err: unknown, job: Job, attempt: number): JobOutcome {
   if (err instanceof WaitingChildrenError) return "waiting-children";
   if (err instanceof UnrecoverableError) return "failed";
   return attempt >= (job.opts.attempts ?? 1) ? "failed" : "retrying";
+}
+
+/** One AbortController per job, created on first access, fired by shutdown, cancellation or the timeout. */
+function lazyAbort(shutdown: AbortSignal, cancel: AbortSignal | undefined, timeoutMs: number) {
+  let ac: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (e: Event) => ac!.abort((e.target as AbortSignal).reason);
+  return {
+    signal(): AbortSignal {
+      if (ac) return ac.signal;
+      ac = new AbortController();
+      const fired = [shutdown, cancel].find((s) => s?.aborted);
+      if (fired) ac.abort(fired.reason);
+      shutdown.addEventListener("abort", onAbort, { once: true });
+      cancel?.addEventListener("abort", onAbort, { once: true });
+      timer = setTimeout(() => ac!.abort(new AbortedError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      return ac.signal;
+    },
+    dispose() {
+      if (!ac) return;
+      clearTimeout(timer);
+      shutdown.removeEventListener("abort", onAbort);
+      cancel?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 function safe<T>(fn: () => T, fallback: T): T {

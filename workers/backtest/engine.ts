@@ -35,7 +35,8 @@ export interface BacktestInput {
   sizing?: Sizing;
   /** 365 for crypto, 252 for equities. */
   periodsPerYear: number;
-  /** Optional reusable output buffer of exactly `close.length` elements. */
+  /** Optional reusable output buffer of exactly `close.length` elements; the result's `equity` IS this
+   * buffer (copy it before the next run if you keep it). */
   equityBuffer?: Float64Array;
 }
 

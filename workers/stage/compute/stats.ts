@@ -18,10 +18,10 @@
  * rollingMeanStd() is the O(n) engine shared with Bollinger bands. Running sums of (x − K) and (x − K)² are
  * kept relative to a shift K, the window mean at the last exact two-pass re-sum, so the E[x²] − E[x]² form
  * does not cancel for prices ~1e4 with a tiny spread. A re-sum happens (a) every max(window, 256) bars, so
- * rounding drift cannot build up, and (b) whenever the centred sum of squares Σ(x−K)² − (Σ(x−K))²/w falls below 1e-3 of
- * the largest Σ(x−K)² since the last re-sum: after a high-variance stretch or a level shift leaves the window
- * the difference would otherwise carry an absolute error ~ε·peak that swamps the new, small variance. Both
- * are O(window) and rare on market data, so the total stays O(n).
+ * rounding drift cannot build up, and (b) whenever the centred sum of squares Σ(x−K)² − (Σ(x−K))²/w falls
+ * below 1e-3 of the largest Σ(x−K)² since the last re-sum: after a high-variance stretch or a level shift
+ * leaves the window, the difference would otherwise carry an absolute error ~ε·peak that swamps the new,
+ * small variance. Both are O(window) and rare on market data, so the total stays O(n).
  * A window of identical values is detected by run length and reports std exactly 0.
  */
 

@@ -1,0 +1,14 @@
+import { Queue } from "bullmq";
+import { createRedis } from "../queues/connection.ts";
+import { maintenanceKind } from "../queues/registry.ts";
+import { createWorker } from "../workers/runtime.ts";
+import { createLogger } from "../ops/logger.ts";
+const redisUrl = "redis://127.0.0.1:6390";
+const prefix = "{prof}";
+const q = new Queue(maintenanceKind.name, { connection: createRedis(redisUrl), prefix });
+await q.obliterate({ force: true });
+const N = 30000;
+for (let i = 0; i < N; i += 1000) await q.addBulk(Array.from({ length: 1000 }, () => ({ name: "smoke", data: { task: "smoke", id: "b", message: "m" }, opts: { removeOnComplete: true } })));
+let done = 0; let res!: () => void; const all = new Promise<void>((r) => (res = r));
+const w = createWorker(maintenanceKind, async (p) => { if (++done === N) res(); return { task: p.task }; }, { redisUrl, prefix, log: createLogger({ service: "p", pretty: false }), concurrency: 50 });
+w.start(); await all; await w.close(); await q.obliterate({ force: true }); process.exit(0);
