@@ -1,121 +1,55 @@
-// `npm run enqueue -- <command> [options]`: the producer CLI.
+// `npm run enqueue -- <command> [options]`: the producer CLI. Commands live in producers/commands/.
 import { parseArgs } from "node:util";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
-import { enqueue } from "../queues/enqueue.ts";
 import { Fleet } from "../queues/fleet.ts";
-import { dailyRefresh } from "../queues/flows/daily-refresh.ts";
-import { PayloadError, isoDate, symbol } from "../queues/kind.ts";
-import { maintenanceKind } from "../queues/registry.ts";
-import { formatSummary, waitForRun } from "./progress.ts";
+import { PayloadError } from "../queues/kind.ts";
+import { UsageError, type CommandContext } from "./commands/command.ts";
+import { COMMANDS } from "./commands/index.ts";
 
 const HELP = `ta-fleet enqueue — add work to the fleet
 
 Usage: npm run enqueue -- <command> [options]
 
 Commands:
-  daily-refresh  The feature pipeline, signals and backtests for each asset as of a day.
-      --assets A,B       Symbols (default: DAILY_REFRESH_ASSETS)
-      --as-of YYYY-MM-DD Day of the run (default: today, UTC)
-      --rerun N          Run the same day again as a new run (N = 1, 2, ...)
-      --wait             Show progress until the run ends; exit 1 unless every asset completed
-      --timeout S        With --wait: give up after S seconds (default 900)
-  smoke          One maintenance job that writes a row to PostgreSQL (proves producer → Redis → worker → DB).
-      --id ID            Job id suffix (default: a timestamp)
-      --message TEXT     Stored with the row
-      --wait             Wait for the job to finish
+${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}\n${c.help}`).join("\n")}
 
 Environment: see README (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, ...). Without REDIS_URL/DATABASE_URL the
 embedded local stack under .data/ is used (started if needed).
 `;
 
-class UsageError extends Error {}
-
-function check<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, flag: string, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${flag}: ${r.error.issues[0]!.message} (got ${JSON.stringify(value)})`);
-  return r.data;
-}
-
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
+  const [name, ...rest] = argv;
+  if (!name || ["--help", "-h", "help"].includes(name)) {
     process.stdout.write(HELP);
     return 0;
   }
-  const { values } = parseArgs({
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; see --help`);
+  const { values, positionals } = parseArgs({
     args: rest,
     strict: true,
-    options: {
-      assets: { type: "string" },
-      "as-of": { type: "string" },
-      rerun: { type: "string" },
-      wait: { type: "boolean", default: false },
-      timeout: { type: "string" },
-      id: { type: "string" },
-      message: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
+    allowPositionals: command.positionals ?? false,
+    options: { ...command.options, help: { type: "boolean", default: false } },
   });
   if (values.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`Usage: npm run enqueue -- ${command.name} [options]\n\n${command.summary}\n\n${command.help}\n`);
     return 0;
   }
   const cfg = config();
-  const timeoutS = values.timeout === undefined ? 900 : Number(values.timeout);
-  if (!(timeoutS > 0)) throw new UsageError(`--timeout: must be a positive number of seconds (got ${JSON.stringify(values.timeout)})`);
-  // Validate everything before touching Redis: bad input enqueues nothing.
-  let run: () => Promise<number>;
+  const action = command.prepare(values, positionals, cfg);
   const log = createLogger({ service: "enqueue", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+  let urls: Promise<{ redisUrl: string; databaseUrl: string }> | undefined;
   let fleet: Fleet | undefined;
-  const connect = async () => {
-    const { redisUrl } = await resolveUrls(cfg, log);
-    fleet = new Fleet({ redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:cli" });
-    return fleet;
+  const ctx: CommandContext = {
+    cfg,
+    out: process.stdout,
+    databaseUrl: async () => (await (urls ??= resolveUrls(cfg, log))).databaseUrl,
+    fleet: async () => (fleet ??= new Fleet({ redisUrl: (await (urls ??= resolveUrls(cfg, log))).redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:cli" })),
   };
-  switch (command) {
-    case "daily-refresh": {
-      const assets = (values.assets?.split(",").map((a) => a.trim()).filter(Boolean) ?? [...cfg.DAILY_REFRESH_ASSETS]).map((a) => check(symbol, "--assets", a));
-      if (!assets.length) throw new UsageError("--assets: at least one symbol is required");
-      const asOf = check(isoDate, "--as-of", values["as-of"] ?? new Date().toISOString().slice(0, 10));
-      const rerun = values.rerun === undefined ? undefined : Number(values.rerun);
-      if (rerun !== undefined && !(Number.isInteger(rerun) && rerun >= 1 && rerun <= 999)) throw new UsageError(`--rerun: must be an integer 1..999 (got ${JSON.stringify(values.rerun)})`);
-      run = async () => {
-        const f = await connect();
-        const r = await dailyRefresh(f, assets, asOf, rerun ? { rerun } : {});
-        process.stdout.write(`${r.created ? "enqueued" : "already enqueued"} run ${r.runId} (root job ${r.rootJobId}) for ${assets.join(", ")}\n`);
-        if (!values.wait) return 0;
-        const summary = await waitForRun(f, r.rootJobId, assets, { asOf, ...(rerun ? { rerun } : {}) }, { timeoutMs: timeoutS * 1000 });
-        process.stdout.write(`${formatSummary(summary)}\n`);
-        return summary.status === "completed" ? 0 : 1;
-      };
-      break;
-    }
-    case "smoke": {
-      const payload = { task: "smoke" as const, id: values.id ?? `cli-${Date.now()}`, message: values.message ?? "hello from the CLI" };
-      run = async () => {
-        const f = await connect();
-        const job = await enqueue(f, maintenanceKind, payload);
-        process.stdout.write(`enqueued smoke job ${job.id}\n`);
-        if (!values.wait) return 0;
-        const { QueueEvents } = await import("bullmq");
-        const events = new QueueEvents(maintenanceKind.name, { connection: f.redis.duplicate(), prefix: f.prefix });
-        try {
-          const result = await job.waitUntilFinished(events, timeoutS * 1000);
-          process.stdout.write(`completed: ${JSON.stringify(result)}\n`);
-          return 0;
-        } finally {
-          await events.close();
-        }
-      };
-      break;
-    }
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
-  }
   try {
-    return await run();
+    return await action(ctx);
   } finally {
     await fleet?.close();
   }
@@ -124,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const usage = err instanceof UsageError || err instanceof PayloadError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const usage = err instanceof UsageError || err instanceof PayloadError || String((err as { code?: string }).code).startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`ta-fleet enqueue: ${(err as Error).message}\n`);
     process.exit(usage ? 2 : 1);
   },

@@ -1,0 +1,6 @@
+// Every sub-command of `npm run enqueue`, in help order.
+import type { Command } from "./command.ts";
+import { dailyRefreshCommand } from "./daily-refresh.ts";
+import { smokeCommand } from "./smoke.ts";
+
+export const COMMANDS: readonly Command[] = [dailyRefreshCommand, smokeCommand];
