@@ -3,10 +3,13 @@ import type { Pool } from "../db/pool.ts";
 import type { Fleet } from "../queues/fleet.ts";
 import type { Config } from "../ops/config.ts";
 import type { Logger } from "../ops/logger.ts";
+import type { ComputePool } from "./compute/pool.ts";
 
 export interface WorkerDeps {
   pool: Pool;
   fleet: Fleet;
   cfg: Config;
   log: Logger;
+  /** Worker threads for CPU-heavy work (indicators, backtests). */
+  compute: ComputePool;
 }

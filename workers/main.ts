@@ -7,6 +7,7 @@ import { bootstrap } from "../ops/bootstrap.ts";
 import { startHealthServer } from "../ops/health.ts";
 import { standardProbes } from "../ops/probes.ts";
 import { buildProcessors } from "./processors.ts";
+import { createFleetComputePool } from "./compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "./runtime.ts";
 import type { JobKind } from "../queues/kind.ts";
 
@@ -32,7 +33,9 @@ const rt = await bootstrap("worker");
 const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer" });
 rt.shutdown.add("fleet", () => fleet.close());
-const processors = buildProcessors({ pool: rt.pool, fleet, cfg: rt.cfg, log: rt.log });
+const compute = createFleetComputePool(rt.cfg.COMPUTE_THREADS);
+rt.shutdown.add("compute", () => compute.close());
+const processors = buildProcessors({ pool: rt.pool, fleet, cfg: rt.cfg, log: rt.log, compute });
 const workers: FleetWorker<JobKind>[] = [];
 for (const q of queues) {
   const processor = processors[q];

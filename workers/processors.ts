@@ -4,6 +4,7 @@ import { activeSignalIds } from "../db/repos/signals.ts";
 import type { WorkerDeps } from "./deps.ts";
 import { flowProcessor } from "./flow/index.ts";
 import { maintenanceProcessor } from "./maintenance/index.ts";
+import { stageProcessor } from "./stage/processor.ts";
 import type { Processor } from "./runtime.ts";
 import type { JobKind } from "../queues/kind.ts";
 
@@ -11,5 +12,6 @@ export function buildProcessors(deps: WorkerDeps): Partial<Record<KindName, Proc
   return {
     flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool) }) as Processor<JobKind>,
     maintenance: maintenanceProcessor(deps) as Processor<JobKind>,
+    stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }) as Processor<JobKind>,
   };
 }

@@ -8,6 +8,7 @@ import { Fleet } from "../../queues/fleet.ts";
 import { KINDS, type KindName } from "../../queues/registry.ts";
 import type { JobKind } from "../../queues/kind.ts";
 import { buildProcessors } from "../../workers/processors.ts";
+import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 
@@ -17,11 +18,12 @@ const t0 = Date.now();
 const stack = await resolveUrls(cfg, log);
 const pool = createPool(stack.databaseUrl);
 const fleet = new Fleet({ redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:demo" });
+const compute = createFleetComputePool(cfg.COMPUTE_THREADS);
 const workers: FleetWorker<JobKind>[] = [];
 let code = 0;
 try {
   await prepareDatabase(stack.databaseUrl, log);
-  const processors = buildProcessors({ pool, fleet, cfg, log });
+  const processors = buildProcessors({ pool, fleet, cfg, log, compute });
   for (const [name, processor] of Object.entries(processors)) {
     const w = createWorker(KINDS[name as KindName] as JobKind, processor, { redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, log, concurrency: cfg.WORKER_CONCURRENCY });
     workers.push(w.start());
@@ -33,6 +35,7 @@ try {
   code = 1;
 } finally {
   await Promise.allSettled(workers.map((w) => w.close()));
+  await compute.close();
   await fleet.close();
   await pool.end().catch(() => {});
   if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started as Array<"redis" | "postgres">).catch(() => {});

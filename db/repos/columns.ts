@@ -1,0 +1,65 @@
+// Columnar upserts: one `INSERT … SELECT FROM unnest($n::type[]…) ON CONFLICT … DO UPDATE … WHERE IS DISTINCT
+// FROM` per table, so a write is one round trip, a retried job rewrites nothing, and the row count is the
+// number of rows that actually changed. Table and column names come only from the frozen TableSpecs in
+// db/repos/feature-tables.ts — never from input — and are quoted anyway.
+import { escapeIdentifier } from "pg";
+import type { Pool, PoolClient } from "../pool.ts";
+
+export type PgType = "float8" | "int4" | "date" | "text" | "bool";
+
+export interface TableSpec {
+  table: string;
+  keys: ReadonlyArray<readonly [string, PgType]>;
+  values: ReadonlyArray<readonly [string, PgType]>;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+const sqlCache = new WeakMap<TableSpec, string>();
+
+function sqlFor(spec: TableSpec): string {
+  let sql = sqlCache.get(spec);
+  if (sql) return sql;
+  const all = [...spec.keys, ...spec.values];
+  for (const [n] of [[spec.table], ...all]) if (!IDENT.test(n!)) throw new Error(`bad identifier ${JSON.stringify(n)} in table spec`);
+  const q = (n: string) => escapeIdentifier(n);
+  const cols = all.map(([n]) => q(n)).join(", ");
+  const params = all.map(([, t], i) => `$${i + 1}::${t}[]`).join(", ");
+  const set = spec.values.map(([n]) => `${q(n)} = EXCLUDED.${q(n)}`).join(", ");
+  const mine = spec.values.map(([n]) => `t.${q(n)}`).join(", ");
+  const theirs = spec.values.map(([n]) => `EXCLUDED.${q(n)}`).join(", ");
+  sql = `INSERT INTO ${q(spec.table)} AS t (${cols}) SELECT * FROM unnest(${params})
+    ON CONFLICT (${spec.keys.map(([n]) => q(n)).join(", ")}) DO UPDATE SET ${set}
+    WHERE (${mine}) IS DISTINCT FROM (${theirs})`;
+  sqlCache.set(spec, sql);
+  return sql;
+}
+
+export type ColumnData = Record<string, ArrayLike<number | string | boolean | null>>;
+
+const CHUNK = 5_000;
+
+/** NaN is "no value" in compute and NULL in the database (never NaN). */
+const toParam = (col: ArrayLike<number | string | boolean | null>, from: number, to: number) => {
+  const out = new Array(to - from);
+  for (let i = from; i < to; i++) {
+    const v = col[i];
+    out[i - from] = typeof v === "number" && Number.isNaN(v) ? null : v;
+  }
+  return out;
+};
+
+/** Upserts `rows` rows given as columns; returns how many rows were inserted or changed. */
+export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data: ColumnData, rows: number): Promise<number> {
+  const all = [...spec.keys, ...spec.values];
+  for (const [n] of all) {
+    if (!data[n]) throw new Error(`${spec.table}: no data for column ${n}`);
+    if (data[n].length < rows) throw new Error(`${spec.table}: column ${n} has ${data[n].length} values, expected ${rows}`);
+  }
+  let written = 0;
+  for (let from = 0; from < rows; from += CHUNK) {
+    const to = Math.min(rows, from + CHUNK);
+    const { rowCount } = await db.query(sqlFor(spec), all.map(([n]) => toParam(data[n]!, from, to)));
+    written += rowCount ?? 0;
+  }
+  return written;
+}
