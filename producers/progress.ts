@@ -2,7 +2,7 @@
 // over the run's jobs (known in advance: the deterministic ids of every asset's steps).
 import { Job } from "bullmq";
 import type { Fleet } from "../queues/fleet.ts";
-import { assetJobIds, type RunKey } from "../queues/flows/daily-refresh.ts";
+import { assetJobIds, assetNodeId, type RunKey } from "../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../queues/registry.ts";
 
@@ -13,17 +13,26 @@ export interface WaitOptions {
 }
 
 function bar(done: number, total: number, width = 30): string {
-  const filled = total ? Math.round((done / total) * width) : 0;
+  const filled = total ? Math.min(width, Math.round((done / total) * width)) : 0;
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
-export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: RunKey, opts: WaitOptions): Promise<RunSummary> {
+const lastLines = new WeakMap<NodeJS.WriteStream, string>();
+
+/** Redraws a progress bar in place on a TTY; prints a line per change otherwise. */
+export function progressLine(out: NodeJS.WriteStream, done: number, total: number, what: string, extra = ""): void {
+  const line = `${bar(done, total)} ${what}${extra}`;
+  if (lastLines.get(out) === line) return;
+  lastLines.set(out, line);
+  out.write(out.isTTY ? `\r${line}` : `${line}\n`);
+}
+
+export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: Pick<RunKey, "asOf" | "rerun">, opts: WaitOptions): Promise<RunSummary> {
   const out = opts.out ?? process.stderr;
   const flowQ = fleet.queue(flowKind);
   const queues = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: flowQ };
-  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: `asset.${a}.${k.asOf}${k.rerun ? `.r${k.rerun}` : ""}`, step: "summary" }]);
+  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: assetNodeId(a, k), step: "summary" }]);
   const deadline = Date.now() + opts.timeoutMs;
-  let lastLine = "";
   for (;;) {
     const root = await Job.fromId(flowQ, rootJobId);
     const state = await root?.getState();
@@ -34,11 +43,7 @@ export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string
     }
     const states = await Promise.all(steps.map(async (s) => (await Job.fromId(queues[s.queue]!, s.id))?.getState()));
     const done = states.filter((s) => s === "completed" || s === "failed").length;
-    const line = `${bar(done, steps.length)} ${states.filter((s) => s === "failed").length} failed`;
-    if (line !== lastLine) {
-      out.write(out.isTTY ? `\r${line}` : `${line}\n`);
-      lastLine = line;
-    }
+    progressLine(out, done, steps.length, "steps", `, ${states.filter((s) => s === "failed").length} failed`);
     if (Date.now() > deadline) throw new Error(`gave up waiting for run ${rootJobId} after ${opts.timeoutMs} ms (it keeps running)`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }

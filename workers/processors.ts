@@ -5,6 +5,8 @@ import type { WorkerDeps } from "./deps.ts";
 import { flowProcessor } from "./flow/index.ts";
 import { maintenanceProcessor } from "./maintenance/index.ts";
 import { stageProcessor } from "./stage/processor.ts";
+import { signalProcessor } from "./signal/processor.ts";
+import { backtestProcessor } from "./backtest/processor.ts";
 import type { Processor } from "./runtime.ts";
 import type { JobKind } from "../queues/kind.ts";
 
@@ -13,5 +15,7 @@ export function buildProcessors(deps: WorkerDeps): Partial<Record<KindName, Proc
     flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool) }) as Processor<JobKind>,
     maintenance: maintenanceProcessor(deps) as Processor<JobKind>,
     stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }) as Processor<JobKind>,
+    signal: signalProcessor(deps) as Processor<JobKind>,
+    backtest: backtestProcessor(deps) as Processor<JobKind>,
   };
 }

@@ -5,7 +5,7 @@
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 
-export type PgType = "float8" | "int4" | "date" | "text" | "bool";
+export type PgType = "float8" | "int4" | "date" | "text" | "bool" | "jsonb";
 
 export interface TableSpec {
   table: string;

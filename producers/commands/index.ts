@@ -2,5 +2,6 @@
 import type { Command } from "./command.ts";
 import { dailyRefreshCommand } from "./daily-refresh.ts";
 import { smokeCommand } from "./smoke.ts";
+import { sweepCommand } from "./sweep.ts";
 
-export const COMMANDS: readonly Command[] = [dailyRefreshCommand, smokeCommand];
+export const COMMANDS: readonly Command[] = [dailyRefreshCommand, sweepCommand, smokeCommand];

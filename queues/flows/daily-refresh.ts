@@ -11,6 +11,7 @@
 // on it (failParentOnFailure) up to the strategies gate; the gate→asset and asset→run edges ignore
 // failures, so the asset summary and the run root always run and reach a final state; one strategy's
 // failure does not block the others (ignoreDependencyOnFailure on strategy→gate).
+import { createHash } from "node:crypto";
 import type { FlowJob, JobsOptions } from "bullmq";
 import { flowNode } from "../enqueue.ts";
 import type { Fleet } from "../fleet.ts";
@@ -29,17 +30,25 @@ export const INDICATOR_STAGES = ["returns", "volatility", "ta"] as const satisfi
 export interface RunKey {
   asOf: string;
   rerun?: number;
+  /** Identifies the run (day, rerun and asset set); carried in every payload, not in job ids. */
+  runId: string;
 }
 
-export const runIdOf = (k: RunKey) => `${k.asOf}${k.rerun ? `.r${k.rerun}` : ""}`;
+/** Job ids below the root are per (asset, day, rerun): the same work never runs twice under two runs. */
+const suffix = (k: Pick<RunKey, "rerun">) => (k.rerun ? `.r${k.rerun}` : "");
+
+export function runKey(asOf: string, assets: readonly string[], rerun?: number): RunKey {
+  const set = createHash("sha256").update([...new Set(assets)].sort().join(",")).digest("hex").slice(0, 8);
+  return { asOf, ...(rerun ? { rerun } : {}), runId: `${asOf}${suffix({ rerun })}-${set}` };
+}
 
 const stage = (fleet: Fleet, s: StageName, asset: string, k: RunKey, children?: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, stageKind, { stage: s, asset, asOf: k.asOf, runId: runIdOf(k), ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.required),
+  ...flowNode(fleet, stageKind, { stage: s, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.required),
   ...(children ? { children } : {}),
 });
 
 const gate = (fleet: Fleet, g: "indicators" | "strategies", asset: string, k: RunKey, opts: JobsOptions, children: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, flowKind, { node: "gate", gate: g, asset, asOf: k.asOf, runId: runIdOf(k), ...(k.rerun ? { rerun: k.rerun } : {}) }, opts),
+  ...flowNode(fleet, flowKind, { node: "gate", gate: g, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, opts),
   children,
 });
 
@@ -51,7 +60,7 @@ export function assetTree(fleet: Fleet, asset: string, k: RunKey): FlowJob {
   const quality = stage(fleet, "quality", asset, k, [features]);
   const strategies = gate(fleet, "strategies", asset, k, EDGE.tolerated, [quality]);
   return {
-    ...flowNode(fleet, flowKind, { node: "asset", asset, asOf: k.asOf, runId: runIdOf(k), ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.tolerated),
+    ...flowNode(fleet, flowKind, { node: "asset", asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.tolerated),
     children: [strategies],
   };
 }
@@ -59,7 +68,7 @@ export function assetTree(fleet: Fleet, asset: string, k: RunKey): FlowJob {
 export function runTree(fleet: Fleet, assets: string[], k: RunKey): FlowJob {
   const unique = [...new Set(assets)];
   return {
-    ...flowNode(fleet, flowKind, { node: "run", runId: runIdOf(k), asOf: k.asOf, assets: unique }),
+    ...flowNode(fleet, flowKind, { node: "run", runId: k.runId, asOf: k.asOf, assets: unique }),
     children: unique.map((a) => assetTree(fleet, a, k)),
   };
 }
@@ -73,14 +82,14 @@ export function indicatorChildren(fleet: Fleet, asset: string, k: RunKey): FlowJ
 export function strategyChildren(fleet: Fleet, asset: string, k: RunKey, signalIds: number[]): FlowJob[] {
   const rerun = k.rerun ? { rerun: k.rerun } : {};
   return signalIds.map((signalId) => ({
-    ...flowNode(fleet, backtestKind, { mode: "signal", signalId, asset, asOf: k.asOf, runId: runIdOf(k), ...rerun }, EDGE.tolerated),
-    children: [flowNode(fleet, signalKind, { signalId, asset, asOf: k.asOf, runId: runIdOf(k), ...rerun }, EDGE.required)],
+    ...flowNode(fleet, backtestKind, { mode: "signal", signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.tolerated),
+    children: [flowNode(fleet, signalKind, { signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.required)],
   }));
 }
 
 /** Deterministic ids of one asset's jobs in dependency order (the summary walks them to find a failure). */
-export function assetJobIds(asset: string, k: RunKey) {
-  const r = k.rerun ? `.r${k.rerun}` : "";
+export function assetJobIds(asset: string, k: Pick<RunKey, "asOf" | "rerun">) {
+  const r = suffix(k);
   const s = (name: StageName) => ({ queue: stageKind.name, id: `stage.${name}.${asset}.${k.asOf}${r}`, step: name });
   return [
     s("ema"),
@@ -92,6 +101,12 @@ export function assetJobIds(asset: string, k: RunKey) {
   ];
 }
 
+export const assetNodeId = (asset: string, k: Pick<RunKey, "asOf" | "rerun">) => `asset.${asset}.${k.asOf}${suffix(k)}`;
+
+export class RunConflictError extends Error {
+  override name = "RunConflictError";
+}
+
 export interface DailyRefreshResult {
   runId: string;
   rootJobId: string;
@@ -99,12 +114,22 @@ export interface DailyRefreshResult {
   created: boolean;
 }
 
-/** Adds the daily-refresh flow for `assets` as of `asOf` (idempotent per day and rerun number). */
+/**
+ * Adds the daily-refresh flow for `assets` as of `asOf`: a no-op when the same run exists; refused when
+ * another run of that day already covers one of the assets (use a rerun number to run it again).
+ */
 export async function dailyRefresh(fleet: Fleet, assets: string[], asOf: string, opts: { rerun?: number } = {}): Promise<DailyRefreshResult> {
-  const k: RunKey = { asOf, ...(opts.rerun ? { rerun: opts.rerun } : {}) };
+  const k = runKey(asOf, assets, opts.rerun);
   const tree = runTree(fleet, assets, k);
   const rootJobId = tree.opts!.jobId!;
-  if (await fleet.queue(flowKind).getJob(rootJobId)) return { runId: runIdOf(k), rootJobId, created: false };
+  const flows = fleet.queue(flowKind);
+  if (await flows.getJob(rootJobId)) return { runId: k.runId, rootJobId, created: false };
+  for (const asset of new Set(assets)) {
+    const other = await flows.getJob(assetNodeId(asset, k));
+    if (other) {
+      throw new RunConflictError(`${asset} is already in run ${other.data.runId} for ${asOf}; pass a rerun number (--rerun N) to run it again`);
+    }
+  }
   await fleet.flowProducer().add(tree);
-  return { runId: runIdOf(k), rootJobId, created: true };
+  return { runId: k.runId, rootJobId, created: true };
 }

@@ -11,6 +11,7 @@ export interface BacktestResult {
 
 const sweepId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -");
 const feeBps = z.number().min(0).max(1000);
+const range = z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]);
 
 const schema = z.discriminatedUnion("mode", [
   z.strictObject({
@@ -37,6 +38,8 @@ const schema = z.discriminatedUnion("mode", [
     asset: symbol,
     strategy: z.literal("ema_cross"),
     topN: z.number().int().min(1).max(1_000),
+    grid: z.strictObject({ fast: range, slow: range }),
+    feeBps,
   }),
 ]);
 

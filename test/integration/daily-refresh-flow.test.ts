@@ -93,6 +93,10 @@ describe("daily-refresh flow", () => {
     const second = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
     expect(first.created).toBe(true);
     expect(second).toEqual({ ...first, created: false });
+    // Another asset set on the same day may not take over assets of the first run.
+    await expect(dailyRefresh(tf!.fleet, ["BBB"], AS_OF)).rejects.toThrow(/BBB is already in run 2022-11-15-[0-9a-f]{8} for 2022-11-15; pass a rerun number/);
+    const rerun = await dailyRefresh(tf!.fleet, ["BBB"], AS_OF, { rerun: 1 });
+    expect(rerun).toMatchObject({ created: true, runId: expect.stringMatching(/^2022-11-15\.r1-/) });
   });
 
   const levels: Array<[string, string, Partial<RunSummary["assets"][number]>]> = [

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../workers/backtest/engine.ts";
 import { paramsHash } from "../../workers/backtest/hash.ts";
 import { computeMetrics, type BacktestMetrics } from "../../workers/backtest/metrics.ts";
-import { emaGridPairs, parseRange, sweepEmaCross } from "../../workers/backtest/sweep.ts";
+import { sweepEmaCross } from "../../workers/backtest/sweep.ts";
+import { emaGridPairs, parseRange } from "../../queues/flows/sweep-grid.ts";
 
 const REL = 1e-12;
 

@@ -1,5 +1,6 @@
 // Tasks run inside compute threads (see pool.ts). Inputs and outputs cross the thread boundary by
 // structured clone, so they are plain objects of typed arrays.
+import { evaluateEmaPairs, type PairsInput } from "../backtest/sweep.ts";
 import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type StageBars } from "../stage/compute/stages.ts";
 
 export type StageComputeInput =
@@ -22,4 +23,9 @@ export function stageCompute(input: StageComputeInput) {
     case "features":
       return featureExtras(input.cols);
   }
+}
+
+/** One chunk of an EMA-crossover sweep. */
+export function sweepChunk(input: Omit<PairsInput, "emaCache">) {
+  return evaluateEmaPairs(input);
 }

@@ -12,7 +12,7 @@ import { childOutcomes } from "./children.ts";
 type AssetPayload = Extract<PayloadOf<typeof flowKind>, { node: "asset" }>;
 
 export async function summariseAsset(p: AssetPayload, ctx: JobContext, fleet: Fleet): Promise<AssetSummary> {
-  const k: RunKey = { asOf: p.asOf, ...(p.rerun ? { rerun: p.rerun } : {}) };
+  const k: RunKey = { asOf: p.asOf, runId: p.runId, ...(p.rerun ? { rerun: p.rerun } : {}) };
   const [gate] = await childOutcomes(ctx.job);
   const queues: Record<string, Queue> = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: fleet.queue(flowKind) };
   if (gate?.ok) {

@@ -1,0 +1,93 @@
+import { inTransaction, type Pool, type PoolClient } from "../pool.ts";
+
+type Db = Pool | PoolClient;
+
+export interface BacktestRecord {
+  jobId: string;
+  assetId: number;
+  signalType: string;
+  signalId: number | null;
+  params: unknown;
+  paramsHash: string;
+  featureVersionHash: string;
+  periodStart: string;
+  periodEnd: string;
+  feeBps: number;
+  slippageBps: number;
+  periodsPerYear: number;
+  metrics: Record<string, number | string | null>;
+  openPosition: unknown;
+  trades: Array<{ entryDate: string; exitDate: string; entryPrice: number; exitPrice: number; units: number; pnl: number; ret: number }>;
+  /** Equity curve (one value per bar of `dates`). */
+  dates: readonly string[];
+  equity: ArrayLike<number>;
+}
+
+const HEADLINE = ["total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "win_rate", "profit_factor", "trades", "exposure"] as const;
+
+/** Stores a run with its trades, metrics and equity curve; a retried job replaces its own run. */
+export async function saveBacktestRun(pool: Pool, r: BacktestRecord): Promise<number> {
+  return inTransaction(pool, async (db) => {
+    const h = HEADLINE.map((k) => r.metrics[k] as number);
+    const { rows } = await db.query<{ run_id: string }>(
+      `INSERT INTO backtest_runs (job_id, asset_id, signal_type, signal_id, params, params_hash, feature_version_hash, period_start, period_end,
+         fee_bps, slippage_bps, periods_per_year, total_return, cagr, sharpe, sortino, max_drawdown, calmar, win_rate, profit_factor, trades,
+         exposure, open_position)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+       ON CONFLICT (job_id) DO UPDATE SET feature_version_hash = EXCLUDED.feature_version_hash, period_start = EXCLUDED.period_start,
+         period_end = EXCLUDED.period_end, total_return = EXCLUDED.total_return, cagr = EXCLUDED.cagr, sharpe = EXCLUDED.sharpe,
+         sortino = EXCLUDED.sortino, max_drawdown = EXCLUDED.max_drawdown, calmar = EXCLUDED.calmar, win_rate = EXCLUDED.win_rate,
+         profit_factor = EXCLUDED.profit_factor, trades = EXCLUDED.trades, exposure = EXCLUDED.exposure,
+         open_position = EXCLUDED.open_position, created_at = now()
+       RETURNING run_id`,
+      [r.jobId, r.assetId, r.signalType, r.signalId, JSON.stringify(r.params), r.paramsHash, r.featureVersionHash, r.periodStart, r.periodEnd,
+        r.feeBps, r.slippageBps, r.periodsPerYear, ...h, r.openPosition === null ? null : JSON.stringify(r.openPosition)],
+    );
+    const runId = Number(rows[0]!.run_id);
+    await replaceRunDetails(db, runId, r);
+    return runId;
+  });
+}
+
+async function replaceRunDetails(db: PoolClient, runId: number, r: BacktestRecord): Promise<void> {
+  await db.query("DELETE FROM backtest_trades WHERE run_id = $1", [runId]);
+  await db.query("DELETE FROM backtest_metrics WHERE run_id = $1", [runId]);
+  await db.query("DELETE FROM backtest_equity WHERE run_id = $1", [runId]);
+  const t = r.trades;
+  await db.query(
+    `INSERT INTO backtest_trades (run_id, trade_id, entry_ts, exit_ts, entry_price, exit_price, units, pnl, ret)
+     SELECT $1, * FROM unnest($2::int[], $3::date[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])`,
+    [runId, t.map((_, i) => i + 1), t.map((x) => x.entryDate), t.map((x) => x.exitDate), t.map((x) => x.entryPrice), t.map((x) => x.exitPrice),
+      t.map((x) => x.units), t.map((x) => x.pnl), t.map((x) => x.ret)],
+  );
+  const m = Object.entries(r.metrics);
+  await db.query(
+    `INSERT INTO backtest_metrics (run_id, metric_name, value, text_value) SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::text[])`,
+    [runId, m.map(([k]) => k), m.map(([, v]) => (typeof v === "number" ? v : null)), m.map(([, v]) => (typeof v === "string" ? v : null))],
+  );
+  const equity = Array.from(r.equity);
+  let peak = -Infinity;
+  const drawdown = equity.map((e) => ((peak = Math.max(peak, e)), peak > 0 ? 1 - e / peak : 0));
+  await db.query(
+    `INSERT INTO backtest_equity (run_id, ts, equity, drawdown) SELECT $1, * FROM unnest($2::date[], $3::float8[], $4::float8[])`,
+    [runId, r.dates, equity, drawdown],
+  );
+}
+
+export interface RunHead {
+  run_id: number;
+  feature_version_hash: string;
+  params_hash: string;
+  signal_type: string;
+  metrics: Record<string, number>;
+}
+
+export async function getRun(db: Db, runId: number): Promise<RunHead | undefined> {
+  const { rows } = await db.query<RunHead>(
+    `SELECT r.run_id::int AS run_id, r.feature_version_hash, r.params_hash, r.signal_type,
+            coalesce(jsonb_object_agg(m.metric_name, m.value) FILTER (WHERE m.value IS NOT NULL), '{}') AS metrics
+     FROM backtest_runs r LEFT JOIN backtest_metrics m USING (run_id) WHERE r.run_id = $1 GROUP BY r.run_id`,
+    [runId],
+  );
+  return rows[0];
+}

@@ -1,0 +1,86 @@
+// observability.workflow_state (one row per flow run) and workflow_events (one row per transition).
+import type { Pool, PoolClient } from "../pool.ts";
+
+type Db = Pick<Pool | PoolClient, "query">;
+
+export type WorkflowStatus = "pending" | "running" | "completed" | "partial" | "failed" | "cancelled";
+
+export interface WorkflowTransition {
+  workflowId: string;
+  /** The run's trace id: one id leads to its spans, its log lines and this history. */
+  correlationId: string;
+  type: string;
+  phase: string;
+  /** The run's status after this transition. */
+  status: WorkflowStatus;
+  /** What happened in this step (completed, failed, retrying, ...). */
+  event: string;
+  /** A final transition overrides a run that already looks finished (the run root decides). */
+  final?: boolean;
+  /** Merged into the run's metadata. */
+  metadata?: Record<string, unknown>;
+  eventMetadata?: Record<string, unknown>;
+}
+
+/**
+ * Creates or advances the run and appends the event, in one statement. A run that reached a final status
+ * only changes through another final transition, and a late "pending" never demotes a running run, so
+ * transitions recorded out of order by different processes still leave the right state.
+ */
+export async function recordTransition(db: Db, t: WorkflowTransition): Promise<void> {
+  await db.query(
+    `WITH s AS (
+       INSERT INTO observability.workflow_state AS w (workflow_id, correlation_id, workflow_type, current_phase, status, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+       ON CONFLICT (workflow_id) DO UPDATE
+         SET current_phase = EXCLUDED.current_phase, status = EXCLUDED.status, updated_at = now(), metadata = w.metadata || EXCLUDED.metadata
+         WHERE $7::boolean
+            OR (w.status NOT IN ('completed', 'partial', 'failed', 'cancelled') AND (EXCLUDED.status <> 'pending' OR w.status = 'pending'))
+       RETURNING 1)
+     INSERT INTO observability.workflow_events (workflow_id, phase, status, metadata) VALUES ($1, $4, $8, $9::jsonb)`,
+    [t.workflowId, t.correlationId, t.type, t.phase.slice(0, 50), t.status, JSON.stringify(t.metadata ?? {}), t.final ?? false, t.event.slice(0, 20), JSON.stringify(t.eventMetadata ?? {})],
+  );
+}
+
+export interface WorkflowRun {
+  workflowId: string;
+  type: string;
+  phase: string;
+  status: WorkflowStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  metadata: Record<string, unknown>;
+  events: Array<{ phase: string; status: string; at: string; metadata: Record<string, unknown> }>;
+}
+
+/** Every run carrying this correlation (trace) id, each with its transitions in order. */
+export async function workflowHistory(db: Db, correlationId: string): Promise<WorkflowRun[]> {
+  const { rows } = await db.query<{
+    workflow_id: string;
+    workflow_type: string;
+    current_phase: string;
+    status: WorkflowStatus;
+    created_at: Date;
+    updated_at: Date;
+    metadata: Record<string, unknown>;
+    events: WorkflowRun["events"];
+  }>(
+    `SELECT s.workflow_id, s.workflow_type, s.current_phase, s.status, s.created_at, s.updated_at, s.metadata,
+            coalesce(jsonb_agg(jsonb_build_object('phase', e.phase, 'status', e.status, 'at', e.recorded_at, 'metadata', e.metadata)
+                               ORDER BY e.recorded_at, e.id) FILTER (WHERE e.id IS NOT NULL), '[]'::jsonb) AS events
+     FROM observability.workflow_state s LEFT JOIN observability.workflow_events e USING (workflow_id)
+     WHERE s.correlation_id = $1
+     GROUP BY s.workflow_id ORDER BY s.created_at`,
+    [correlationId],
+  );
+  return rows.map((r) => ({
+    workflowId: r.workflow_id,
+    type: r.workflow_type,
+    phase: r.current_phase,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    metadata: r.metadata,
+    events: r.events,
+  }));
+}

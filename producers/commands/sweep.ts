@@ -1,0 +1,91 @@
+import { Job } from "bullmq";
+import { symbol } from "../../queues/kind.ts";
+import type { BacktestResult } from "../../queues/kinds/backtest.ts";
+import { backtestKind } from "../../queues/registry.ts";
+import { enqueueSweep } from "../../queues/flows/sweep.ts";
+import { emaGridPairs, parseRange, type IntRange } from "../../queues/flows/sweep-grid.ts";
+import { progressLine } from "../progress.ts";
+import { UsageError, check, positiveSeconds, type Command } from "./command.ts";
+
+const int = (flag: string, v: unknown, lo: number, hi: number, fallback: number) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`${flag}: must be an integer ${lo}..${hi} (got ${JSON.stringify(v)})`);
+  return n;
+};
+
+export const sweepCommand: Command = {
+  name: "sweep",
+  summary: "A parameter sweep of a strategy over one asset, ranked by Sharpe (full grid kept for a heatmap).",
+  help: `      --strategy ema_cross  Strategy (ema_cross)
+      --asset SYMBOL        Asset whose daily bars are backtested
+      --fast LO..HI[:STEP]  Fast EMA periods
+      --slow LO..HI[:STEP]  Slow EMA periods (only fast < slow pairs run)
+      --step N              Step for ranges given without one (default 1)
+      --fee-bps F           Fee per side in bps (default 10)
+      --top N               How many of the best to report (default 10)
+      --chunk-size N        Combinations per job (default 250)
+      --wait                Show progress until ranked; print the top
+      --timeout S           With --wait: give up after S seconds (default 900)`,
+  options: {
+    strategy: { type: "string" },
+    asset: { type: "string" },
+    fast: { type: "string" },
+    slow: { type: "string" },
+    step: { type: "string" },
+    "fee-bps": { type: "string" },
+    top: { type: "string" },
+    "chunk-size": { type: "string" },
+    wait: { type: "boolean", default: false },
+    timeout: { type: "string" },
+  },
+  prepare(values) {
+    if (values.strategy !== "ema_cross") throw new UsageError(`--strategy: must be ema_cross (got ${JSON.stringify(values.strategy)})`);
+    const asset = check(symbol, "--asset", values.asset);
+    const step = int("--step", values.step, 1, 10_000, 1);
+    const range = (flag: string, v: unknown): IntRange => {
+      if (typeof v !== "string") throw new UsageError(`${flag}: required, LO..HI[:STEP] (got ${JSON.stringify(v)})`);
+      try {
+        const r = parseRange(v, flag);
+        return v.includes(":") ? r : [r[0], r[1], step];
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    };
+    const fast = range("--fast", values.fast);
+    const slow = range("--slow", values.slow);
+    try {
+      emaGridPairs(fast, slow);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const feeBps = values["fee-bps"] === undefined ? 10 : Number(values["fee-bps"]);
+    if (!(feeBps >= 0 && feeBps <= 1000)) throw new UsageError(`--fee-bps: must be 0..1000 (got ${JSON.stringify(values["fee-bps"])})`);
+    const spec = { asset, strategy: "ema_cross" as const, fast, slow, feeBps, topN: int("--top", values.top, 1, 1000, 10), chunkSize: int("--chunk-size", values["chunk-size"], 1, 5000, 250) };
+    const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
+    return async (ctx) => {
+      const fleet = await ctx.fleet();
+      const r = await enqueueSweep(fleet, spec);
+      ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} sweep ${r.sweepId}: ${r.combos} combinations in ${r.chunks} jobs\n`);
+      if (!values.wait) return 0;
+      const queue = fleet.queue(backtestKind);
+      const deadline = Date.now() + timeoutS * 1000;
+      for (;;) {
+        const root = await Job.fromId(queue, r.rootJobId);
+        const state = await root?.getState();
+        if (state === "failed") throw new Error(`sweep ${r.sweepId} failed: ${root!.failedReason}`);
+        if (state === "completed") {
+          const res = root!.returnvalue as BacktestResult;
+          ctx.out.write(`\nranked ${res.evaluated} combinations (${res.failedChunks} failed chunks); top by Sharpe:\n`);
+          for (const b of res.best ?? []) ctx.out.write(`  fast ${String(b.fast).padStart(3)}  slow ${String(b.slow).padStart(3)}  sharpe ${b.sharpe.toFixed(3)}  total return ${(100 * b.totalReturn).toFixed(1)} %\n`);
+          return res.failedChunks ? 1 : 0;
+        }
+        const counts = await root?.getDependenciesCount();
+        const done = (counts?.processed ?? 0) + (counts?.ignored ?? 0) + (counts?.failed ?? 0);
+        progressLine(process.stderr, done, r.chunks, "chunks");
+        if (Date.now() > deadline) throw new Error(`gave up waiting for sweep ${r.sweepId} after ${timeoutS} s (it keeps running)`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    };
+  },
+};
