@@ -54,7 +54,9 @@ export function formatSummary(s: RunSummary): string {
   for (const a of s.assets) {
     const extra = a.failedAt ? ` at ${a.failedAt}: ${a.reason ?? ""}` : a.reason ? `: ${a.reason}` : "";
     const strat = a.strategies?.length ? ` (${a.strategies.filter((x) => x.status === "completed").length}/${a.strategies.length} strategies)` : "";
-    lines.push(`  ${a.asset.padEnd(10)} ${a.status}${strat}${extra}`);
+    const quality = a.quality ? ` quality ${a.quality.score.toFixed(1)} (${a.quality.status})` : "";
+    const sharpes = a.strategies?.filter((x) => typeof x.sharpe === "number").map((x) => `#${x.signalId} sharpe ${x.sharpe!.toFixed(2)}`).join(", ");
+    lines.push(`  ${a.asset.padEnd(10)} ${a.status}${strat}${quality}${sharpes ? `; ${sharpes}` : ""}${extra}`);
   }
   return lines.join("\n");
 }

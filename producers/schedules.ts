@@ -16,5 +16,6 @@ export function schedules(cfg: Config): Schedule[] {
   return [
     { id: "daily-refresh", pattern: cfg.DAILY_REFRESH_CRON, tz: cfg.SCHEDULE_TZ, payload: { task: "daily-refresh", assets: [...cfg.DAILY_REFRESH_ASSETS] } },
     { id: "metrics-partitions", pattern: "0 5 0 * * *", tz: "UTC", payload: { task: "metrics-partitions", ahead: 3, retentionDays: 90 } },
+    { id: "alerts-evaluate", pattern: "0 * * * * *", tz: "UTC", payload: { task: "alerts-evaluate" } },
   ];
 }

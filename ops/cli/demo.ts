@@ -22,14 +22,15 @@ const compute = createFleetComputePool(cfg.COMPUTE_THREADS);
 const workers: FleetWorker<JobKind>[] = [];
 let code = 0;
 try {
-  await prepareDatabase(stack.databaseUrl, log);
+  const asOf = await prepareDatabase(stack.databaseUrl, log);
   const processors = buildProcessors({ pool, fleet, cfg, log, compute });
   for (const [name, processor] of Object.entries(processors)) {
     const w = createWorker(KINDS[name as KindName] as JobKind, processor, { redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, log, concurrency: cfg.WORKER_CONCURRENCY });
     workers.push(w.start());
   }
-  const summary = await runMainJob({ redisUrl: stack.redisUrl, cfg, log });
-  process.stdout.write(`${summary}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true });
+  process.stdout.write(`${text}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  if (summary.status !== "completed") code = 1;
 } catch (err) {
   process.stderr.write(`ta-fleet demo failed: ${(err as Error).message}\n`);
   code = 1;

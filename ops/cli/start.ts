@@ -25,8 +25,9 @@ const stopOwnServers = async () => {
   log.info({ servers: stack.started }, "stopping the local servers this run started");
   await stopStack(cfg.DATA_DIR, stack.started as Array<"redis" | "postgres">).catch((err: Error) => log.error({ err: err.message }, "stopping local servers failed"));
 };
+let asOf: string;
 try {
-  await prepareDatabase(stack.databaseUrl, log);
+  asOf = await prepareDatabase(stack.databaseUrl, log);
 } catch (err) {
   log.error({ err: (err as Error).message }, "preparing the database failed");
   await stopOwnServers();
@@ -57,8 +58,8 @@ log.info(
   { board: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/admin/queues`, credentials: cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user admin, password in ${resolve(cfg.DATA_DIR, "board-password")}` },
   "fleet starting: bull-board URL and credentials",
 );
-void runMainJob({ redisUrl: stack.redisUrl, cfg, log, abort: exited }).then(
-  (summary) => summary && log.info(`main job finished\n${summary}`),
+void runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, abort: exited }).then(
+  ({ text }) => log.info(`main job finished\n${text}`),
   (err: Error) => log.error({ err: err.message }, "main job did not complete"),
 );
 

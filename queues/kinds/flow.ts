@@ -11,7 +11,8 @@ export interface AssetSummary {
   /** First stage (or strategy) that failed, and why. */
   failedAt?: string;
   reason?: string;
-  strategies?: Array<{ signalId: number; status: "completed" | "failed"; reason?: string }>;
+  strategies?: Array<{ signalId: number; status: "completed" | "failed"; reason?: string; sharpe?: number; totalReturn?: number }>;
+  quality?: { score: number; status: string };
 }
 
 export interface RunSummary {

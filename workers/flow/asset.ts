@@ -23,8 +23,11 @@ export async function summariseAsset(p: AssetPayload, ctx: JobContext, fleet: Fl
       return { asset: p.asset, status: "skipped", reason: String((ema!.returnvalue as { details: { skipped: string } }).details.skipped) };
     }
     const failed = strategies.filter((s) => s.status === "failed");
+    const quality = await Job.fromId(queues[stageKind.name]!, assetJobIds(p.asset, k).find((s) => s.step === "quality")!.id);
+    const q = (quality?.returnvalue as { details?: { score?: number; status?: string } } | undefined)?.details;
     return {
       asset: p.asset,
+      ...(typeof q?.score === "number" ? { quality: { score: q.score, status: String(q.status) } } : {}),
       status: failed.length ? "partial" : "completed",
       ...(failed.length ? { failedAt: `strategy ${failed[0]!.signalId}`, reason: failed[0]!.reason } : {}),
       strategies,

@@ -38,7 +38,12 @@ export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
   const strategies: NonNullable<AssetSummary["strategies"]> = outcomes.filter((o) => o.queue === backtestKind.name).map((o) => ({
     signalId: Number(/^backtest\.(\d+)\./.exec(o.id)?.[1] ?? 0),
     status: o.ok ? "completed" : "failed",
-    ...(o.ok ? {} : { reason: o.reason }),
+    ...(o.ok ? pickFigures(o.value) : { reason: o.reason }),
   }));
   return { added: strategies.length, strategies };
+}
+
+function pickFigures(value: unknown): { sharpe?: number; totalReturn?: number } {
+  const v = value as { sharpe?: number; totalReturn?: number } | undefined;
+  return { ...(typeof v?.sharpe === "number" ? { sharpe: v.sharpe } : {}), ...(typeof v?.totalReturn === "number" ? { totalReturn: v.totalReturn } : {}) };
 }
