@@ -7,6 +7,7 @@ import { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importPrices } from "../../db/import/import-prices.ts";
 import { DATA_DIR } from "../../db/sample-data.ts";
+import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../../queues/registry.ts";
@@ -130,6 +131,19 @@ describe("stage jobs", () => {
       expect((await Job.fromId(tf.fleet.queue(stageKind), job.id!))?.returnvalue.rowsWritten, stage).toBe(0);
     }
     expect(await snapshot()).toBe(incremental);
+  });
+
+  it("the quality rollups summarise the checks per hour and per day (idempotently)", async () => {
+    const first = await refreshQualityRollups(db.pool, new Date(Date.now() - 3600_000));
+    const again = await refreshQualityRollups(db.pool, new Date(Date.now() - 3600_000));
+    expect(again).toEqual(first);
+    const { rows } = await db.pool.query(
+      `SELECT d.symbol, d.checks, d.checks = (SELECT count(*) FROM quality_metrics q WHERE q.symbol = d.symbol) AS all_counted, d.pct_excellent
+       FROM quality_metrics_daily d ORDER BY d.symbol`,
+    );
+    expect(rows.map((r) => [r.symbol, r.all_counted])).toEqual([["BTC-USD", true], ["INCR", true], ["SPY", true]]);
+    const hourly = await db.pool.query("SELECT sum(checks)::int AS n FROM quality_metrics_hourly");
+    expect(hourly.rows[0].n).toBe((await db.pool.query("SELECT count(*)::int AS n FROM quality_metrics")).rows[0].n);
   });
 
   it("an asset with no bars as of the day is skipped; an unknown asset fails at ema", async () => {

@@ -15,6 +15,7 @@ import type { StageComputeInput } from "../compute/tasks.ts";
 import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
 import type { JobContext, Processor } from "../runtime.ts";
+import { TIMEFRAMES } from "./compute/timeframe.ts";
 import { STAGE_LOOKBACK, type Columns, type EmaStageOutput } from "./compute/stages.ts";
 import { runQuality } from "./quality/run.ts";
 import { stackColumns, windowColumns, windowStart } from "./window.ts";
@@ -30,6 +31,8 @@ type Ctx = { deps: StageDeps; p: Payload; job: JobContext; asset: Asset; bars: B
 const skipped = (p: Payload, why: string): StageResult => ({ stage: p.stage, asset: p.asset, rowsWritten: 0, details: { skipped: why } });
 
 export function stageProcessor(deps: StageDeps): Processor<typeof stageKind> {
+  const unknown = deps.emaTimeframes.filter((tf) => !TIMEFRAMES.some((r) => r.tf_label === tf));
+  if (unknown.length) throw new Error(`EMA_TIMEFRAMES: not in dim_timeframe: ${unknown.join(", ")}`);
   return async (p, job) => {
     const asset = await findAsset(deps.pool, p.asset);
     if (!asset) throw new PermanentError(`unknown asset ${p.asset}: import its prices first (npm run import)`);
