@@ -1,6 +1,9 @@
 // Starts (or reuses) the test Redis and PostgreSQL — never the dev servers under .data/ — and migrates a
 // template database that each test file clones, so every file gets its own fresh, migrated database.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { alive } from "../../ops/embedded/process.ts";
 import { createPool } from "../../db/pool.ts";
 import { migrate } from "../../db/migrate.ts";
 import { ensureStack, stopStack } from "../../ops/embedded/stack.ts";
@@ -45,7 +48,14 @@ export default async function setup(project: TestProject) {
   project.provide("redisUrl", stack.redisUrl);
   project.provide("adminDatabaseUrl", stack.databaseUrl);
   project.provide("templateDb", TEMPLATE_DB);
+  // Several test runs may share the servers (two terminals, an editor's runner): each holds a lease, and
+  // the last run out stops them, so nothing is left running and nobody loses the servers mid-run.
+  const leases = resolve(DATA_DIR, "runs");
+  mkdirSync(leases, { recursive: true });
+  writeFileSync(resolve(leases, String(process.pid)), "");
   return async () => {
-    if (stack.started.length) await stopStack(DATA_DIR, stack.started);
+    rmSync(resolve(leases, String(process.pid)), { force: true });
+    const others = readdirSync(leases).filter((f) => alive(Number(f)));
+    if (!others.length) await stopStack(DATA_DIR);
   };
 }
