@@ -8,7 +8,8 @@ import { createPool } from "../../db/pool.ts";
 import { migrate } from "../../db/migrate.ts";
 import { ensureStack, stopStack } from "../../ops/embedded/stack.ts";
 
-export const TEMPLATE_DB = "tafleet_template";
+// One template per run: a concurrent run rebuilding its own template never breaks this one's clones.
+export const TEMPLATE_DB = `tafleet_template_${process.pid}`;
 const DATA_DIR = ".test-data";
 
 declare module "vitest" {
@@ -31,7 +32,7 @@ export default async function setup(project: TestProject) {
   });
   const admin = createPool(stack.databaseUrl, { max: 1 });
   try {
-    // Rebuild the template each run so it matches the migrations on disk.
+    // Rebuilt each run so it matches the migrations on disk.
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
   } finally {
@@ -54,6 +55,8 @@ export default async function setup(project: TestProject) {
   mkdirSync(leases, { recursive: true });
   writeFileSync(resolve(leases, String(process.pid)), "");
   return async () => {
+    const a = createPool(stack.databaseUrl, { max: 1 });
+    await a.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`).finally(() => a.end());
     rmSync(resolve(leases, String(process.pid)), { force: true });
     const others = readdirSync(leases).filter((f) => alive(Number(f)));
     if (!others.length) await stopStack(DATA_DIR);
