@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
+import { stopStack } from "../ops/embedded/stack.ts";
 import { createPool, type Pool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";
 import { loadSampleData } from "../db/sample-data.ts";
@@ -40,6 +41,7 @@ export async function benchEnv(label: string): Promise<BenchEnv> {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
       await deletePrefixKeys(urls.redisUrl, prefix);
+      if (urls.started.length) await stopStack(cfg.DATA_DIR, urls.started);
     },
   };
 }

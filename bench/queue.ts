@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
+import { stopStack } from "../ops/embedded/stack.ts";
 import { closeRedis, createRedis } from "../queues/connection.ts";
 import { maintenanceKind } from "../queues/registry.ts";
 import { createWorker } from "../workers/runtime.ts";
@@ -12,7 +13,7 @@ import { benchHooks } from "./hooks.ts";
 
 const cfg = config();
 const log = createLogger({ service: "bench", level: "warn", pretty: false });
-const { redisUrl } = await resolveUrls(cfg, log);
+const { redisUrl, started } = await resolveUrls(cfg, log);
 const N = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONCURRENCY = 50;
@@ -119,6 +120,7 @@ for (let r = 0; r < ROUNDS; r++) {
 const rawLat = await latency("raw");
 const fleetLat = await latency("fleet");
 await hooks.close();
+if (started.length) await stopStack(cfg.DATA_DIR, started);
 const result = {
   bench: "queue",
   raw_jobs_per_s: Math.round(median(raw)),

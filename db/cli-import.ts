@@ -20,7 +20,7 @@ if (positionals.length !== 1) usage(`expected one CSV file (got ${positionals.le
 if (!values.symbol || !symbolSchema.safeParse(values.symbol).success) usage(`--symbol: must be 1-24 letters, digits, ^ = _ - (got ${JSON.stringify(values.symbol)})`);
 if (values.session !== "CRYPTO" && values.session !== "EQUITY") usage(`--session: must be CRYPTO or EQUITY (got ${JSON.stringify(values.session)})`);
 
-const rt = await bootstrap("import");
+const rt = await bootstrap("import", { oneShot: true });
 try {
   const r = await importPrices(rt.pool, positionals[0]!, values.symbol, values.session);
   process.stdout.write(`${values.symbol}: ${r.rows} rows valid, ${r.written} written${r.written ? "" : " (already up to date)"}\n`);

@@ -2,7 +2,7 @@
 import { bootstrap } from "../ops/bootstrap.ts";
 import { migrate } from "./migrate.ts";
 
-const rt = await bootstrap("migrate");
+const rt = await bootstrap("migrate", { oneShot: true });
 try {
   const { applied, current } = await migrate(rt.pool, { log: (m) => rt.log.info(m) });
   rt.log.info({ applied: applied.length, version: current }, applied.length ? "migrations applied" : "database already up to date");

@@ -2,7 +2,7 @@
 // local stack when none are configured) and a pool, plus a shutdown registry.
 import { createPool, poolCloser, type Pool } from "../db/pool.ts";
 import { config, type Config } from "./config.ts";
-import { ensureStack, SetupError } from "./embedded/stack.ts";
+import { ensureStack, SetupError, stopStack } from "./embedded/stack.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { installShutdown } from "./shutdown.ts";
 
@@ -15,7 +15,7 @@ export interface Runtime {
   shutdown: ReturnType<typeof installShutdown>;
 }
 
-export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: string; databaseUrl: string; started: string[] }> {
+export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: string; databaseUrl: string; started: Array<"redis" | "postgres"> }> {
   try {
     return await ensureStack({
       dataDir: cfg.DATA_DIR,
@@ -34,12 +34,18 @@ export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl:
   }
 }
 
-export async function bootstrap(service: string): Promise<Runtime> {
+/**
+ * `oneShot` commands (migrate, import) stop the embedded servers they had to start when they exit, so a
+ * one-off command leaves nothing running; long-running processes leave them to `npm run stop`.
+ */
+export async function bootstrap(service: string, opts: { oneShot?: boolean } = {}): Promise<Runtime> {
   const cfg = config();
   const log = createLogger({ service, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
-  const { redisUrl, databaseUrl } = await resolveUrls(cfg, log);
-  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => log.warn({ err: err.message }, "idle PostgreSQL client error") });
+  const { redisUrl, databaseUrl, started } = await resolveUrls(cfg, log);
   const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+  // Registered first, so it runs last: after every connection to the servers is closed.
+  if (opts.oneShot && started.length) shutdown.add("embedded-servers", () => stopStack(cfg.DATA_DIR, started));
+  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => log.warn({ err: err.message }, "idle PostgreSQL client error") });
   shutdown.add("pg-pool", poolCloser(pool));
   return { cfg, log, redisUrl, databaseUrl, pool, shutdown };
 }

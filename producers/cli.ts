@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
+import { stopStack } from "../ops/embedded/stack.ts";
 import { Fleet } from "../queues/fleet.ts";
 import { PayloadError } from "../queues/kind.ts";
 import { UsageError, type CommandContext } from "./commands/command.ts";
@@ -40,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   const cfg = config();
   const action = command.prepare(values, positionals, cfg);
   const log = createLogger({ service: "enqueue", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
-  let urls: Promise<{ redisUrl: string; databaseUrl: string }> | undefined;
+  let urls: ReturnType<typeof resolveUrls> | undefined;
   let fleet: Fleet | undefined;
   const ctx: CommandContext = {
     cfg,
@@ -52,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
     return await action(ctx);
   } finally {
     await fleet?.close();
+    // A one-off command leaves nothing running; what it enqueued waits in Redis's append-only file.
+    const started = urls ? (await urls).started : [];
+    if (started.length) await stopStack(cfg.DATA_DIR, started);
   }
 }
 

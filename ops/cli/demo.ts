@@ -10,6 +10,8 @@ import type { JobKind } from "../../queues/kind.ts";
 import { buildProcessors } from "../../workers/processors.ts";
 import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
+import { startWorkerObservability, type WorkerObservability } from "../../workers/observability.ts";
+import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 
 const cfg = config();
@@ -20,15 +22,28 @@ const pool = createPool(stack.databaseUrl);
 const fleet = new Fleet({ redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:demo" });
 const compute = createFleetComputePool(cfg.COMPUTE_THREADS);
 const workers: FleetWorker<JobKind>[] = [];
+let telemetry: WorkerObservability | undefined;
 let code = 0;
 try {
   const asOf = await prepareDatabase(stack.databaseUrl, log);
+  telemetry = startWorkerObservability({ service: "demo", cfg, log, databaseUrl: stack.databaseUrl, redisUrl: stack.redisUrl });
+  const hooks = telemetry.hooks;
   const processors = buildProcessors({ pool, fleet, cfg, log, compute });
   for (const [name, processor] of Object.entries(processors)) {
-    const w = createWorker(KINDS[name as KindName] as JobKind, processor, { redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, log, concurrency: cfg.WORKER_CONCURRENCY });
+    const w = createWorker(KINDS[name as KindName] as JobKind, processor, {
+      redisUrl: stack.redisUrl,
+      prefix: cfg.QUEUE_PREFIX,
+      log,
+      concurrency: cfg.WORKER_CONCURRENCY,
+      hooks,
+      attributes: spanAttributesFor(name as KindName),
+    });
     workers.push(w.start());
   }
-  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true });
+  // The producer span: every job of the run continues its trace.
+  const { summary, text } = await telemetry.obs.telemetry.tracer.startActiveSpan("demo main-job", (span) =>
+    runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true }).finally(() => span.end()),
+  );
   process.stdout.write(`${text}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (summary.status !== "completed") code = 1;
 } catch (err) {
@@ -36,9 +51,10 @@ try {
   code = 1;
 } finally {
   await Promise.allSettled(workers.map((w) => w.close()));
+  await telemetry?.close();
   await compute.close();
   await fleet.close();
   await pool.end().catch(() => {});
-  if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started as Array<"redis" | "postgres">).catch(() => {});
+  if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started).catch(() => {});
 }
 process.exit(code);

@@ -23,7 +23,7 @@ const stack = await resolveUrls(cfg, log);
 const stopOwnServers = async () => {
   if (!stack.started.length) return;
   log.info({ servers: stack.started }, "stopping the local servers this run started");
-  await stopStack(cfg.DATA_DIR, stack.started as Array<"redis" | "postgres">).catch((err: Error) => log.error({ err: err.message }, "stopping local servers failed"));
+  await stopStack(cfg.DATA_DIR, stack.started).catch((err: Error) => log.error({ err: err.message }, "stopping local servers failed"));
 };
 let asOf: string;
 try {
