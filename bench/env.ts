@@ -8,7 +8,7 @@ import { stopStack } from "../ops/embedded/stack.ts";
 import { createPool, type Pool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";
 import { loadSampleData } from "../db/sample-data.ts";
-import { deletePrefixKeys } from "./redis-cleanup.ts";
+import { closeRedis, createRedis, deletePrefixKeys } from "../queues/connection.ts";
 
 export interface BenchEnv {
   redisUrl: string;
@@ -40,7 +40,8 @@ export async function benchEnv(label: string): Promise<BenchEnv> {
       await pool.end();
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
-      await deletePrefixKeys(urls.redisUrl, prefix);
+      const redis = createRedis(urls.redisUrl, "bench-cleanup");
+      await deletePrefixKeys(redis, prefix).finally(() => closeRedis(redis));
       if (urls.started.length) await stopStack(cfg.DATA_DIR, urls.started);
     },
   };

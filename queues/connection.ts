@@ -21,3 +21,13 @@ export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void>
   const result = await Promise.race([redis.quit().catch(() => "error"), timer]);
   if (result !== "OK") redis.disconnect();
 }
+
+/** Deletes every key under a BullMQ prefix (a test's or a benchmark's), in SCAN batches. */
+export async function deletePrefixKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== "0");
+}

@@ -11,17 +11,11 @@
 import { emaCrossActions } from "../signal/ema-cross.ts";
 import { ema } from "../stage/compute/ema.ts";
 import { emaGridPairs, type IntRange } from "../../queues/flows/sweep-grid.ts";
+import type { SweepResultRow } from "../../db/repos/sweeps.ts";
 import { runBacktest } from "./engine.ts";
 
-
-export interface SweepRow {
-  fast: number;
-  slow: number;
-  sharpe: number;
-  total_return: number;
-  max_drawdown: number;
-  trades: number;
-}
+/** One grid point, in the shape the sweep_results table stores. */
+export type SweepRow = SweepResultRow;
 
 export interface SweepInput {
   open: ArrayLike<number>;
