@@ -110,6 +110,9 @@ describe("quota across worker processes", () => {
     // Each start carries the instant its reservation was evaluated: count grants per budget window.
     const starts = procs.flatMap((p) => p.events.filter((e) => e.event === "started"));
     expect(starts).toHaveLength(total);
+    // Horizontal scale: every process took a share, and no job ran twice.
+    const share = await db.pool.query<{ workers: number; max_runs: number }>("SELECT count(DISTINCT worker_pid)::int AS workers, max(runs) AS max_runs FROM fleet_smoke");
+    expect(share.rows[0]).toEqual({ workers: 3, max_runs: 1 });
     const perBucket = new Map<number, number>();
     for (const e of starts) {
       const w = Math.floor(Number(e.grantedAt) / windowMs);
