@@ -50,6 +50,8 @@ const schema = z.object({
   WORKER_CONCURRENCY: posInt.max(1000).default(4),
   WORKER_SHUTDOWN_MS: posInt.default(30_000),
   COMPUTE_THREADS: posInt.max(64).optional(),
+  // Multi-timeframe EMAs the ema stage maintains (labels of dim_timeframe); each adds 7 rows per bar.
+  EMA_TIMEFRAMES: list.default(["7D", "30D", "1W", "1M"]),
   SCHEDULE_TZ: z.string().min(1).default("UTC"),
   DAILY_REFRESH_CRON: z.string().min(1).default("0 30 0 * * *"),
   DAILY_REFRESH_ASSETS: list.default(["BTC-USD", "ETH-USD", "SPY", "NASDAQ"]),
@@ -65,7 +67,80 @@ const schema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like <id>:<secret>").optional(),
   TELEGRAM_CHAT_IDS: list.default([]),
   TELEGRAM_API_ROOT: url(["http:", "https:"]).default("https://api.telegram.org"),
+  // Chat-ops (ops/bot): TELEGRAM_CHAT_IDS may read (/status, /failed); these chats or users may also act.
+  TELEGRAM_ADMIN_CHAT_IDS: list.default([]),
+  // Where operators reach the web process; alert messages link to its bull-board pages. Unset → WEB_HOST:WEB_PORT.
+  DASHBOARD_URL: url(["http:", "https:"]).optional(),
+  // Alert rules (ops/alerts/rules.ts) and delivery.
+  ALERT_BACKLOG_MAX: posInt.default(1_000),
+  ALERT_OLDEST_WAITING_S: posInt.default(900),
+  ALERT_BASELINE_FACTOR: z.coerce.number().gt(1).default(2),
+  ALERT_BASELINE_METRICS: list.default(["job_run_ms", "job_wait_ms"]),
+  ALERT_BASELINE_MIN_SAMPLES: posInt.default(20),
+  ALERT_BUDGET_LEVELS: list.pipe(z.array(z.string().transform(Number).pipe(z.number().gt(0).lt(95))).min(1)).default([50, 80, 90]),
+  ALERT_ESCALATE_AFTER: posInt.default(3),
+  ALERT_COOLDOWN_S: posInt.default(1_800),
+  ALERT_EVENT_COOLDOWN_S: posInt.default(900),
+  ALERT_DELIVERY_MAX_BACKOFF_S: posInt.default(300),
+  ...llmShape(),
 });
+
+// LLM tasks (workers/llm, README "LLM tasks"): a provider is enabled by its API key; LLM_OFFLINE=1 sends
+// every task to the offline provider instead, labelled as such in results, ledger and logs.
+function llmShape() {
+  const tier = z.enum(["free", "subscription", "paid"]);
+  const budgetKey = "(?:rpd|tpd|rpm|tpm|concurrent)=\\d+";
+  // "rpd=1500,rpm=15,tpm=1000000,concurrent=4": requests/tokens per day and per minute, calls in flight.
+  const budget = z
+    .string()
+    .regex(new RegExp(`^${budgetKey}(?:,${budgetKey})*$`), "must look like rpd=1500,rpm=15,tpm=1000000,concurrent=4")
+    .transform((s) => Object.fromEntries(s.split(",").map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])])) as LlmBudgetSpec);
+  const prices = z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().regex(/^[a-z0-9_-]+:\S+$/, 'keys look like "openai:gpt-4o-mini" or "openai:*"'), z.strictObject({ input: z.number().min(0), output: z.number().min(0) })));
+  const http = url(["http:", "https:"]);
+  return {
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    ANTHROPIC_API_KEY: z.string().min(1).optional(),
+    GEMINI_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: http.default("https://api.openai.com/v1"),
+    ANTHROPIC_BASE_URL: http.default("https://api.anthropic.com"),
+    GEMINI_BASE_URL: http.default("https://generativelanguage.googleapis.com"),
+    OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+    ANTHROPIC_MODEL: z.string().min(1).default("claude-haiku-4-5"),
+    GEMINI_MODEL: z.string().min(1).default("gemini-2.5-flash"),
+    GEMINI_TIER: tier.default("free"),
+    OPENAI_TIER: tier.default("paid"),
+    ANTHROPIC_TIER: tier.default("paid"),
+    LLM_TIER_ORDER: list.pipe(z.array(tier).min(1)).default(["free", "subscription", "paid"]),
+    GEMINI_BUDGET: budget.default({ rpd: 1_500, rpm: 15, tpm: 1_000_000, concurrent: 4 }),
+    OPENAI_BUDGET: budget.default({ rpd: 10_000, rpm: 500, tpm: 200_000, concurrent: 8 }),
+    ANTHROPIC_BUDGET: budget.default({ rpd: 5_000, rpm: 50, tpm: 40_000, concurrent: 4 }),
+    // Daily budgets reset at midnight in this zone.
+    LLM_QUOTA_TZ: z.string().min(1).default("UTC"),
+    // USD per million tokens, overriding workers/llm/pricing.ts: {"openai:gpt-4o-mini":{"input":0.15,"output":0.6}}
+    LLM_PRICES: prices.optional(),
+    LLM_OFFLINE: bool.default(false),
+    LLM_CALL_TIMEOUT_MS: posInt.default(120_000),
+    LLM_BATCH_MAX_CONCURRENCY: posInt.max(100).default(10),
+  };
+}
+
+export interface LlmBudgetSpec {
+  rpd?: number;
+  tpd?: number;
+  rpm?: number;
+  tpm?: number;
+  concurrent?: number;
+}
 
 export type Config = Readonly<z.output<typeof schema>>;
 

@@ -17,5 +17,6 @@ export function schedules(cfg: Config): Schedule[] {
     { id: "daily-refresh", pattern: cfg.DAILY_REFRESH_CRON, tz: cfg.SCHEDULE_TZ, payload: { task: "daily-refresh", assets: [...cfg.DAILY_REFRESH_ASSETS] } },
     { id: "metrics-partitions", pattern: "0 5 0 * * *", tz: "UTC", payload: { task: "metrics-partitions", ahead: 3, retentionDays: 90 } },
     { id: "alerts-evaluate", pattern: "0 * * * * *", tz: "UTC", payload: { task: "alerts-evaluate" } },
+    { id: "quality-rollup", pattern: "0 10 * * * *", tz: "UTC", payload: { task: "quality-rollup", hours: 48 } },
   ];
 }

@@ -52,13 +52,13 @@ export interface NewAlert {
 }
 
 // bigint ids come back from pg as strings; the rest of the code treats them as numbers.
-const ROW = `*, alert_id::float8 AS alert_id, threshold_value::float8 AS threshold_value, current_value::float8 AS current_value`;
+const row = (r: AlertRow): AlertRow => ({ ...r, alert_id: Number(r.alert_id) });
 const RANK = (col: string) => `array_position(ARRAY['info','warning','critical']::text[], ${col})`;
 
 /** The open alert of a key, locked for the caller's transaction. */
 export async function lockOpenAlert(db: PoolClient, key: string): Promise<AlertRow | undefined> {
-  const { rows } = await db.query<AlertRow>(`SELECT ${ROW} FROM observability.alerts WHERE alert_key = $1 AND resolved_at IS NULL FOR UPDATE`, [key]);
-  return rows[0];
+  const { rows } = await db.query<AlertRow>(`SELECT * FROM observability.alerts WHERE alert_key = $1 AND resolved_at IS NULL FOR UPDATE`, [key]);
+  return rows.map(row)[0];
 }
 
 /** A new open alert, due for delivery at once; undefined when another writer opened the key first. */
@@ -68,10 +68,10 @@ export async function insertAlert(db: Db, a: NewAlert, now: Date): Promise<Alert
        current_value, cooldown_s, metadata, triggered_at, last_seen_at, next_delivery_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)
      ON CONFLICT (alert_key) WHERE resolved_at IS NULL DO NOTHING
-     RETURNING ${ROW}`,
+     RETURNING *`,
     [a.key, a.type, a.severity, a.level, a.component, a.title, a.message, a.threshold, a.value, a.cooldownS, a.metadata, now],
   );
-  return rows[0];
+  return rows.map(row)[0];
 }
 
 export interface RepeatPatch {
@@ -92,10 +92,10 @@ export async function updateOpenAlert(db: PoolClient, id: number, a: NewAlert, p
        next_delivery_at = COALESCE($10::timestamptz, next_delivery_at),
        revision = revision + CASE WHEN $10::timestamptz IS NULL THEN 0 ELSE 1 END,
        delivered_chats = CASE WHEN $11 THEN '{}'::text[] ELSE delivered_chats END
-     WHERE alert_id = $1 RETURNING ${ROW}`,
+     WHERE alert_id = $1 RETURNING *`,
     [id, p.severity, p.level, a.title, a.message, a.threshold, a.value, a.metadata, now, p.schedule, p.resetChats],
   );
-  return rows[0]!;
+  return row(rows[0]!);
 }
 
 export interface ResolveFilter {
@@ -110,16 +110,16 @@ export interface ResolveFilter {
 /** Closes matching open alerts and queues their resolution message; returns the closed keys. */
 export async function resolveAlerts(db: Db, f: ResolveFilter, now: Date): Promise<Array<{ alert_id: number; alert_key: string }>> {
   const { rows } = await db.query<{ alert_id: number; alert_key: string }>(
-    `UPDATE observability.alerts SET resolved_at = $1, revision = revision + 1, delivered_chats = '{}',
+    `UPDATE observability.alerts SET resolved_at = $1::timestamptz, revision = revision + 1, delivered_chats = '{}',
        delivery_status = CASE WHEN delivery_status = 'failed' THEN 'failed' ELSE 'pending' END,
        -- A delivery backing off (Telegram said retry_after) keeps its deadline.
        next_delivery_at = CASE WHEN delivery_status = 'pending' AND last_delivery_error IS NOT NULL
-                               THEN greatest(next_delivery_at, $1) ELSE $1 END
+                               THEN greatest(next_delivery_at, $1::timestamptz) ELSE $1::timestamptz END
      WHERE resolved_at IS NULL
        AND ($2::text IS NULL OR alert_type = $2)
        AND ($3::text IS NULL OR alert_key = $3)
        AND NOT (alert_key = ANY($4::text[]))
-       AND last_seen_at <= $1 - make_interval(secs => COALESCE($5::float8, cooldown_s))
+       AND last_seen_at <= $1::timestamptz - make_interval(secs => COALESCE($5::float8, cooldown_s))
      RETURNING alert_id::float8 AS alert_id, alert_key`,
     [now, f.type ?? null, f.key ?? null, f.exceptKeys ?? [], f.quietS],
   );
@@ -129,13 +129,13 @@ export async function resolveAlerts(db: Db, f: ResolveFilter, now: Date): Promis
 /** Claims the most overdue pending alert for one delivery attempt; the lease covers a crashed deliverer. */
 export async function claimDueAlert(db: Db, now: Date, leaseS: number): Promise<AlertRow | undefined> {
   const { rows } = await db.query<AlertRow>(
-    `UPDATE observability.alerts SET next_delivery_at = $1 + make_interval(secs => $2), delivery_attempts = delivery_attempts + 1
-     WHERE alert_id = (SELECT alert_id FROM observability.alerts WHERE delivery_status = 'pending' AND next_delivery_at <= $1
+    `UPDATE observability.alerts SET next_delivery_at = $1::timestamptz + make_interval(secs => $2), delivery_attempts = delivery_attempts + 1
+     WHERE alert_id = (SELECT alert_id FROM observability.alerts WHERE delivery_status = 'pending' AND next_delivery_at <= $1::timestamptz
                        ORDER BY next_delivery_at, alert_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-     RETURNING ${ROW}`,
+     RETURNING *`,
     [now, leaseS],
   );
-  return rows[0];
+  return rows.map(row)[0];
 }
 
 /**
@@ -145,14 +145,14 @@ export async function claimDueAlert(db: Db, now: Date, leaseS: number): Promise<
 export async function markSent(db: Db, sent: AlertRow, done: "delivered" | "disabled", now: Date): Promise<void> {
   const raisedOrResolved = `(resolved_at IS NOT NULL OR (${RANK("severity")}, level) > (${RANK("$3")}, $4::smallint))`;
   await db.query(
-    `UPDATE observability.alerts SET notified_at = $2, notified_severity = $3, notified_level = $4, notified_repeat_count = $5,
+    `UPDATE observability.alerts SET notified_at = $2::timestamptz, notified_severity = $3, notified_level = $4, notified_repeat_count = $5,
        delivered_chats = '{}', last_delivery_error = NULL, delivery_attempts = 0,
        delivery_status = CASE WHEN revision = $6 THEN $7
                               WHEN ${raisedOrResolved} THEN 'pending'
                               WHEN acknowledged_at IS NOT NULL THEN $7 ELSE 'pending' END,
        next_delivery_at = CASE WHEN revision = $6 THEN next_delivery_at
-                               WHEN ${raisedOrResolved} THEN $2
-                               ELSE $2 + make_interval(secs => cooldown_s) END
+                               WHEN ${raisedOrResolved} THEN $2::timestamptz
+                               ELSE $2::timestamptz + make_interval(secs => cooldown_s) END
      WHERE alert_id = $1`,
     [sent.alert_id, now, sent.severity, sent.level, sent.repeat_count, sent.revision, done],
   );
@@ -186,15 +186,15 @@ export async function acknowledgeAlert(db: Db, id: number, by: string, now: Date
        delivery_status = CASE WHEN delivery_status = 'pending' AND notified_at IS NOT NULL AND resolved_at IS NULL
                               AND (${RANK("severity")}, level) <= (${RANK("notified_severity")}, notified_level)
                               THEN 'delivered' ELSE delivery_status END
-     WHERE alert_id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL RETURNING ${ROW}`,
+     WHERE alert_id = $1 AND resolved_at IS NULL AND acknowledged_at IS NULL RETURNING *`,
     [id, by, now],
   );
-  return rows[0];
+  return rows.map(row)[0];
 }
 
 export async function getAlert(db: Db, id: number): Promise<AlertRow | undefined> {
-  const { rows } = await db.query<AlertRow>(`SELECT ${ROW} FROM observability.alerts WHERE alert_id = $1`, [id]);
-  return rows[0];
+  const { rows } = await db.query<AlertRow>(`SELECT * FROM observability.alerts WHERE alert_id = $1`, [id]);
+  return rows.map(row)[0];
 }
 
 /** Open alerts per severity, for /status. */

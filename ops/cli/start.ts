@@ -13,7 +13,7 @@ import { supervisorPidFile } from "./paths.ts";
 
 const cfg = config();
 const log = createLogger({ service: "start", level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
-const formation = process.env.FLEET_FORMATION ?? "web=1,worker=2,scheduler=1";
+const formation = process.env.FLEET_FORMATION ?? "web=1,worker=2,scheduler=1,bot=1";
 if (!/^([a-z]+=\d+)(,[a-z]+=\d+)*$/.test(formation)) {
   process.stderr.write(`ta-fleet: FLEET_FORMATION: must look like web=1,worker=2,scheduler=1 (got ${JSON.stringify(formation)})\n`);
   process.exit(2);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BASE_JOB_OPTIONS, defineKind, isoDate, symbol } from "../kind.ts";
 
-export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions"] as const;
+export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "alerts-evaluate", "quality-rollup"] as const;
 
 export interface MaintenanceResult {
   task: (typeof MAINTENANCE_TASKS)[number];
@@ -17,6 +17,10 @@ const schema = z.discriminatedUnion("task", [
   // The scheduler's trigger: adds the day's daily-refresh flow (as of the given or the current UTC day).
   z.strictObject({ task: z.literal("daily-refresh"), assets: z.array(symbol).min(1).max(500), asOf: isoDate.optional() }),
   z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
+  // Every minute (producers/schedules.ts): evaluate the alert rules (ops/alerts/rules.ts), then a bounded delivery pass.
+  z.strictObject({ task: z.literal("alerts-evaluate") }),
+  // Hourly: recompute the quality rollups over the last `hours` hours (idempotent upserts).
+  z.strictObject({ task: z.literal("quality-rollup"), hours: z.number().int().min(1).max(24 * 400).default(48) }),
 ]);
 
 export const maintenanceKind = defineKind<"maintenance", typeof schema, MaintenanceResult>({

@@ -1,10 +1,18 @@
 // The fleet's own housekeeping jobs.
+import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
+import { createAlerting } from "../../ops/alerts/alerting.ts";
+import { budgetUsageFrom } from "../../ops/alerts/budgets.ts";
+import { budgetsFromConfig, LlmQuota } from "../llm/quota.ts";
 import type { maintenanceKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";
 
 export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof maintenanceKind> {
+  // Built at start-up, so a process without Telegram configured says so once, not every minute.
+  const budgets = budgetsFromConfig(deps.cfg);
+  const quota = new LlmQuota(deps.fleet.redis, deps.fleet.prefix, budgets, deps.pool, deps.log);
+  const alerting = createAlerting({ ...deps, budgetUsage: budgetUsageFrom((p) => quota.budgetUsage(p), [...budgets.keys()]) });
   return async (p, ctx) => {
     switch (p.task) {
       case "smoke": {
@@ -20,10 +28,19 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
         const asOf = p.asOf ?? new Date(ctx.job.timestamp).toISOString().slice(0, 10);
         return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf)) };
       }
+      case "quality-rollup": {
+        return { task: p.task, ...(await refreshQualityRollups(deps.pool, new Date(Date.now() - p.hours * 3600_000))) };
+      }
       case "metrics-partitions": {
         const created = await deps.pool.query<{ n: number }>("SELECT observability.ensure_metrics_partitions($1) AS n", [p.ahead]);
         const dropped = await deps.pool.query<{ n: number }>("SELECT observability.drop_metrics_partitions(make_interval(days => $1)) AS n", [p.retentionDays]);
         return { task: p.task, created: created.rows[0]!.n, dropped: dropped.rows[0]!.n };
+      }
+      case "alerts-evaluate": {
+        const evaluated = await alerting.evaluate();
+        // Bounded (20 alerts, stops at the first Telegram failure): the bot process delivers continuously;
+        // this pass keeps alerts flowing in a fleet that runs without it.
+        return { task: p.task, ...evaluated, delivered: await alerting.deliver() };
       }
     }
   };
