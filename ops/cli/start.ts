@@ -55,7 +55,7 @@ process.on("SIGTERM", () => forward("SIGTERM"));
 const exited = new Promise<number>((r) => nf.once("exit", (code, signal) => r(code ?? (signal ? 1 : 0))));
 
 log.info(
-  { board: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/admin/queues`, credentials: cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user admin, password in ${resolve(cfg.DATA_DIR, "board-password")}` },
+  { board: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/admin/queues`, dashboard: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/dashboard`, credentials: cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user ${cfg.BOARD_USER ?? "admin"}, password in ${resolve(cfg.DATA_DIR, "board-password")}` },
   "fleet starting: bull-board URL and credentials",
 );
 void runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, abort: exited }).then(

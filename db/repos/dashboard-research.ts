@@ -1,0 +1,138 @@
+// Read side of the ops dashboard for research and LLM work: stored backtests with their equity curves,
+// parameter sweeps with their full grids, and the LLM cost ledger by day.
+import type { Pool, PoolClient } from "../pool.ts";
+
+type Db = Pick<Pool | PoolClient, "query">;
+
+export interface BacktestListRow {
+  runId: number;
+  jobId: string;
+  symbol: string;
+  signalType: string;
+  signalName: string | null;
+  params: unknown;
+  periodStart: string;
+  periodEnd: string;
+  feeBps: number;
+  totalReturn: number;
+  cagr: number;
+  sharpe: number;
+  sortino: number;
+  maxDrawdown: number;
+  calmar: number;
+  winRate: number;
+  profitFactor: number;
+  trades: number;
+  exposure: number;
+  createdAt: Date;
+}
+
+export interface BacktestFilter {
+  limit: number;
+  symbol?: string | undefined;
+  signalType?: string | undefined;
+}
+
+/** The newest stored backtests with their headline metrics. */
+export async function listBacktests(db: Db, f: BacktestFilter): Promise<BacktestListRow[]> {
+  const { rows } = await db.query<BacktestListRow>(
+    `SELECT r.run_id::float8 AS "runId", r.job_id AS "jobId", a.symbol, r.signal_type AS "signalType", s.signal_name AS "signalName",
+            r.params, to_char(r.period_start, 'YYYY-MM-DD') AS "periodStart", to_char(r.period_end, 'YYYY-MM-DD') AS "periodEnd",
+            r.fee_bps AS "feeBps", r.total_return AS "totalReturn", r.cagr, r.sharpe, r.sortino, r.max_drawdown AS "maxDrawdown",
+            r.calmar, r.win_rate AS "winRate", r.profit_factor AS "profitFactor", r.trades, r.exposure, r.created_at AS "createdAt"
+     FROM backtest_runs r JOIN assets a USING (asset_id) LEFT JOIN dim_signals s USING (signal_id)
+     WHERE ($1::text IS NULL OR a.symbol = $1) AND ($2::text IS NULL OR r.signal_type = $2)
+     ORDER BY r.created_at DESC, r.run_id DESC LIMIT $3`,
+    [f.symbol ?? null, f.signalType ?? null, f.limit],
+  );
+  return rows;
+}
+
+export interface EquityCurve {
+  /** Bar dates as epoch seconds (UTC midnight). */
+  t: number[];
+  equity: number[];
+  /** Fraction below the running peak (0.25 = 25 % down). */
+  drawdown: number[];
+}
+
+/** A run's equity curve with drawdown, in date order (empty arrays when the run has none). */
+export async function backtestEquity(db: Db, runId: number): Promise<EquityCurve> {
+  const { rows } = await db.query<EquityCurve>(
+    `SELECT coalesce(array_agg(extract(epoch FROM ts::timestamp)::float8 ORDER BY ts), '{}') AS t,
+            coalesce(array_agg(equity ORDER BY ts), '{}') AS equity, coalesce(array_agg(drawdown ORDER BY ts), '{}') AS drawdown
+     FROM backtest_equity WHERE run_id = $1`,
+    [runId],
+  );
+  return rows[0]!;
+}
+
+export interface SweepListRow {
+  sweepId: string;
+  symbol: string;
+  strategy: string;
+  grid: unknown;
+  feeBps: number;
+  combos: number;
+  chunks: number;
+  status: string;
+  failedChunks: number;
+  top: unknown;
+  finishedAt: Date;
+}
+
+/** The newest finished sweeps. */
+export async function listSweeps(db: Db, limit: number): Promise<SweepListRow[]> {
+  const { rows } = await db.query<SweepListRow>(
+    `SELECT s.sweep_id AS "sweepId", a.symbol, s.strategy, s.grid, s.fee_bps AS "feeBps", s.combos, s.chunks, s.status,
+            s.failed_chunks AS "failedChunks", s.top, s.finished_at AS "finishedAt"
+     FROM sweeps s JOIN assets a USING (asset_id) ORDER BY s.finished_at DESC, s.sweep_id LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+export interface SweepCell {
+  fast: number;
+  slow: number;
+  sharpe: number;
+  totalReturn: number;
+  maxDrawdown: number;
+  trades: number;
+}
+
+/** Every evaluated (fast, slow) combination of a sweep. */
+export async function sweepGrid(db: Db, sweepId: string): Promise<SweepCell[]> {
+  const { rows } = await db.query<SweepCell>(
+    `SELECT fast, slow, sharpe, total_return AS "totalReturn", max_drawdown AS "maxDrawdown", trades
+     FROM sweep_results WHERE sweep_id = $1 ORDER BY fast, slow`,
+    [sweepId],
+  );
+  return rows;
+}
+
+export interface LedgerDay {
+  /** Local day in the budget time zone, YYYY-MM-DD. */
+  day: string;
+  provider: string;
+  calls: number;
+  failed: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+/** LLM calls per local day (in `tz`) and provider over the last `days` days, today included. */
+export async function llmLedgerByDay(db: Db, days: number, tz: string): Promise<LedgerDay[]> {
+  const { rows } = await db.query<LedgerDay>(
+    `SELECT to_char(started_at AT TIME ZONE $2, 'YYYY-MM-DD') AS day, provider, count(*)::int AS calls,
+            (count(*) FILTER (WHERE status NOT IN ('ok', 'pending')))::int AS failed,
+            coalesce(sum(input_tokens), 0)::float8 AS "inputTokens", coalesce(sum(output_tokens), 0)::float8 AS "outputTokens",
+            coalesce(sum(cost_usd), 0)::float8 AS "costUsd"
+     FROM llm_calls
+     WHERE started_at >= (date_trunc('day', now() AT TIME ZONE $2) - make_interval(days => $1 - 1)) AT TIME ZONE $2
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [days, tz],
+  );
+  return rows;
+}

@@ -1,0 +1,56 @@
+// JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps) and LLM budgets.
+import { Router } from "express";
+import { backtestEquity, listBacktests, listSweeps, llmLedgerByDay, sweepGrid } from "../../../db/repos/dashboard-research.ts";
+import type { DashboardDeps } from "./deps.ts";
+import { P, Q, parseParams } from "./params.ts";
+import { heatmap } from "./shape.ts";
+
+/** Today in a time zone, YYYY-MM-DD (the day the LLM budgets count). */
+export const localDay = (tz: string, at = new Date()) => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
+
+export function researchApi(d: DashboardDeps): Router {
+  const r = Router();
+
+  r.get("/backtests", async (req, res) => {
+    const q = parseParams(Q.backtests, req.query);
+    res.json({ runs: await listBacktests(d.db, { limit: q.limit, symbol: q.symbol, signalType: q.strategy }) });
+  });
+
+  r.get("/backtests/:runId/equity", async (req, res) => {
+    parseParams(Q.none, req.query);
+    const { runId } = parseParams(P.backtest, req.params);
+    const curve = await backtestEquity(d.db, runId);
+    if (!curve.t.length) return void res.status(404).json({ error: `no equity curve for backtest run ${runId}` });
+    res.json({ runId, ...curve });
+  });
+
+  r.get("/sweeps", async (req, res) => {
+    const { limit } = parseParams(Q.sweeps, req.query);
+    res.json({ sweeps: await listSweeps(d.db, limit) });
+  });
+
+  r.get("/sweeps/:sweepId/grid", async (req, res) => {
+    parseParams(Q.none, req.query);
+    const { sweepId } = parseParams(P.sweep, req.params);
+    const cells = await sweepGrid(d.db, sweepId);
+    if (!cells.length) return void res.status(404).json({ error: `no results for sweep ${sweepId}` });
+    res.json({ sweepId, combos: cells.length, ...heatmap(cells) });
+  });
+
+  r.get("/llm", async (req, res) => {
+    const { days } = parseParams(Q.llm, req.query);
+    const [ledger, usage] = await Promise.all([llmLedgerByDay(d.db, days, d.llmTz), d.llmUsage?.() ?? Promise.resolve(null)]);
+    const today = localDay(d.llmTz);
+    const spent = new Map(ledger.filter((l) => l.day === today).map((l) => [l.provider, l]));
+    const providers = [...new Set([...(usage ?? []).map((u) => u.provider), ...spent.keys()])].sort();
+    res.json({
+      tz: d.llmTz,
+      today,
+      liveUsage: usage !== null,
+      providers: providers.map((p) => ({ provider: p, usage: usage?.find((u) => u.provider === p) ?? null, ledger: spent.get(p) ?? null })),
+      days: ledger,
+    });
+  });
+
+  return r;
+}

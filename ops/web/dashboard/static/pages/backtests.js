@@ -1,0 +1,86 @@
+// Backtests: stored runs with headline metrics, the selected run's equity curve with drawdown, and the
+// selected sweep's fast × slow → Sharpe heatmap. ?run=<id>&sweep=<id> select; default: the newest.
+import { equityChart, heatmap } from "../lib/charts.js";
+import { api, chip, fmt, h, load, mount, table } from "../lib/dom.js";
+
+const params = new URLSearchParams(location.search);
+const link = (key, value) => {
+  const p = new URLSearchParams(location.search);
+  p.set(key, value);
+  return `?${p}`;
+};
+
+const strategy = (r) => r.signalName ?? r.signalType;
+const paramsText = (p) => (p && typeof p === "object" ? Object.entries(p).map(([k, v]) => `${k}=${v}`).join(" ") : "");
+
+function runsTable(runs, selected) {
+  mount(
+    "backtests",
+    table(
+      [
+        { label: "run", num: true, value: (r) => h("a", { href: link("run", r.runId), title: `stored ${fmt.time(r.createdAt)} by job ${r.jobId}` }, r.runId) },
+        { label: "asset", value: (r) => r.symbol },
+        { label: "strategy", value: strategy },
+        { label: "params", value: (r) => h("span", { class: "mono" }, paramsText(r.params)), cls: () => "wrap" },
+        { label: "period", value: (r) => `${r.periodStart} → ${r.periodEnd}` },
+        { label: "trades", num: true, value: (r) => fmt.int(r.trades) },
+        { label: "total return", num: true, value: (r) => fmt.pct(r.totalReturn) },
+        { label: "CAGR", num: true, value: (r) => fmt.pct(r.cagr) },
+        { label: "Sharpe", num: true, value: (r) => fmt.num(r.sharpe) },
+        { label: "Sortino", num: true, value: (r) => fmt.num(r.sortino) },
+        { label: "max DD", num: true, value: (r) => fmt.pct(r.maxDrawdown) },
+        { label: "win rate", num: true, value: (r) => fmt.pct(r.winRate) },
+        { label: "profit factor", num: true, value: (r) => fmt.num(r.profitFactor) },
+        { label: "exposure", num: true, value: (r) => fmt.pct(r.exposure) },
+      ],
+      runs,
+      { emptyText: "no backtest stored yet", rowAttrs: (r) => ({ class: r.runId === selected ? "selected" : null, "data-run-id": r.runId }) },
+    ),
+  );
+}
+
+function sweepsTable(sweeps, selected) {
+  mount(
+    "sweeps",
+    table(
+      [
+        { label: "sweep", value: (s) => h("a", { href: link("sweep", s.sweepId), class: "mono" }, s.sweepId) },
+        { label: "asset", value: (s) => s.symbol },
+        { label: "strategy", value: (s) => s.strategy },
+        { label: "grid", value: (s) => h("span", { class: "mono" }, `fast ${s.grid?.fast?.join(":")} · slow ${s.grid?.slow?.join(":")}`) },
+        { label: "combos", num: true, value: (s) => fmt.int(s.combos) },
+        { label: "status", value: (s) => chip(s.status, s.failedChunks ? `${s.status} (${s.failedChunks} chunks failed)` : s.status) },
+        { label: "best (fast/slow → Sharpe)", value: (s) => (s.top?.[0] ? `${s.top[0].fast}/${s.top[0].slow} → ${fmt.num(s.top[0].sharpe)}` : "—") },
+        { label: "finished", value: (s) => fmt.time(s.finishedAt) },
+      ],
+      sweeps,
+      { emptyText: "no sweep finished yet", rowAttrs: (s) => ({ class: s.sweepId === selected ? "selected" : null }) },
+    ),
+  );
+}
+
+async function equity(run) {
+  if (!run) return mount("equity", h("p", { class: "empty" }, "no backtest to draw"));
+  document.getElementById("equity-title").textContent = `run ${run.runId}: ${run.symbol} ${strategy(run)} ${paramsText(run.params)}`;
+  equityChart(document.getElementById("equity"), await api(`/backtests/${run.runId}/equity`));
+}
+
+async function sweepHeatmap(sweepId) {
+  const canvas = document.getElementById("heatmap");
+  const tip = document.getElementById("heatmap-tip");
+  if (!sweepId) return void (tip.textContent = "no sweep to draw");
+  const grid = await api(`/sweeps/${encodeURIComponent(sweepId)}/grid`);
+  document.getElementById("heatmap-title").textContent = `fast × slow → Sharpe · ${sweepId} (${grid.combos} combinations)`;
+  heatmap(canvas, document.getElementById("heatmap-legend"), grid, (c) => {
+    tip.textContent = c ? `fast ${c.fast} · slow ${c.slow} → Sharpe ${c.sharpe === null ? "n/a" : fmt.num(c.sharpe, 3)}` : "";
+  });
+}
+
+await load(async () => {
+  const [{ runs }, { sweeps }] = await Promise.all([api("/backtests?limit=100"), api("/sweeps")]);
+  const run = params.has("run") ? runs.find((r) => String(r.runId) === params.get("run")) ?? { runId: Number(params.get("run")), symbol: "", signalType: "", params: null } : runs[0];
+  const sweepId = params.get("sweep") ?? sweeps[0]?.sweepId;
+  runsTable(runs, run?.runId);
+  sweepsTable(sweeps, sweepId);
+  await Promise.all([equity(run), sweepHeatmap(sweepId)]);
+});

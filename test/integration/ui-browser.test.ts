@@ -1,0 +1,262 @@
+// The operator UI in headless Chromium: bull-board and the ops dashboard over data from real runs (two
+// daily refreshes of BTC-USD through the real workers with telemetry, a small sweep, an offline LLM task,
+// alerts from the real watcher and rules). Screenshots go to test-artifacts/ui/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Job } from "bullmq";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importPrices } from "../../db/import/import-prices.ts";
+import { insertSignal } from "../../db/repos/signals.ts";
+import { DATA_DIR } from "../../db/sample-data.ts";
+import { createAlerting, type Alerting } from "../../ops/alerts/alerting.ts";
+import { EventWatcher } from "../../ops/alerts/watch.ts";
+import { parseConfig } from "../../ops/config.ts";
+import { createWebApp } from "../../ops/web/app.ts";
+import type { DashboardSources } from "../../ops/web/dashboard/deps.ts";
+import { registerSchedules } from "../../producers/register-schedules.ts";
+import { schedules } from "../../producers/schedules.ts";
+import { enqueue } from "../../queues/enqueue.ts";
+import { runKey } from "../../queues/flows/daily-refresh.ts";
+import { enqueueSweep } from "../../queues/flows/sweep.ts";
+import type { KindName } from "../../queues/registry.ts";
+import { KINDS, llmKind, maintenanceKind } from "../../queues/registry.ts";
+import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
+import type { ComputePool } from "../../workers/compute/pool.ts";
+import { budgetsFromConfig, LlmQuota } from "../../workers/llm/quota.ts";
+import { newTaskId } from "../../workers/llm/task-id.ts";
+import { startWorkerObservability, type WorkerObservability } from "../../workers/observability.ts";
+import { buildProcessors } from "../../workers/processors.ts";
+import { spanAttributesFor } from "../../workers/span-attributes.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { testFleet, type TestFleet } from "../helpers/fleet.ts";
+import { redisUrl } from "../helpers/redis.ts";
+import { poll } from "../helpers/wait.ts";
+import { canvasInk, listen, SHOTS, shot, unauthenticated } from "../helpers/browser.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+// Without chromium a developer's run skips; CI installs it (.ci/run) and must run this file.
+const skip = !existsSync(CHROMIUM) && !process.env.CI;
+
+const USER = "operator";
+const PASSWORD = "correct horse battery staple";
+const QUEUES = Object.keys(KINDS) as KindName[];
+const OLD_DAY = "2022-06-30";
+const DAY = "2022-11-15";
+
+let db: TestDatabase;
+let tf: TestFleet;
+let compute: ComputePool;
+let obs: WorkerObservability;
+let alerting: Alerting;
+let watcher: EventWatcher;
+let servers: Server[] = [];
+let base: string;
+let readOnlyBase: string;
+let browser: BrowserContext;
+let page: Page;
+let profile: string;
+const runB = runKey(DAY, ["BTC-USD"]).runId;
+let sweepId: string;
+
+async function dailyRefresh(asOf: string): Promise<void> {
+  const { runId } = runKey(asOf, ["BTC-USD"]);
+  await enqueue(tf.fleet, maintenanceKind, { task: "daily-refresh", assets: ["BTC-USD"], asOf });
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.flow), `run.${runId}`))?.isCompleted(), `run ${runId}`, 30_000);
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  const cfg = parseConfig({ EMA_TIMEFRAMES: "1W", LLM_OFFLINE: "1", ALERT_EVENT_COOLDOWN_S: "1" });
+  db = await createTestDatabase();
+  tf = testFleet("ui");
+  compute = createFleetComputePool(1);
+  obs = startWorkerObservability({ service: "worker", cfg, log: tf.log.log, databaseUrl: db.url, redisUrl: redisUrl(), flushMs: 500 });
+  await importPrices(db.pool, resolve(DATA_DIR, "BTC-USD_daily.csv"), "BTC-USD", "CRYPTO");
+  const processors = buildProcessors({ pool: db.pool, fleet: tf.fleet, cfg, log: tf.log.log, compute });
+  for (const q of ["flow", "stage", "signal", "backtest", "maintenance", "llm"] as const) {
+    await tf.worker(KINDS[q], processors[q]!, { concurrency: 2, hooks: obs.hooks, attributes: spanAttributesFor(q) });
+  }
+  // The schedules the scheduler process registers, minus the every-minute one (it would run mid-test).
+  await registerSchedules(tf.fleet, schedules(cfg).filter((s) => s.id !== "alerts-evaluate"));
+  alerting = createAlerting({ cfg, log: tf.log.log, pool: db.pool, fleet: tf.fleet });
+  watcher = new EventWatcher({ fleet: tf.fleet, redisUrl: redisUrl(), log: tf.log.log, onEvent: (rule, row) => alerting.onEvent(rule, row), blockMs: 200 }).start();
+  await watcher.ready;
+
+  await dailyRefresh(OLD_DAY); // completes
+  // A strategy with bad parameters: its signal job fails unrecoverably, so the next run ends partial.
+  await insertSignal(db.pool, "ema_crossover", "broken", { fast: 30, slow: 10 });
+  await dailyRefresh(DAY);
+  const sweep = await enqueueSweep(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 20, 3], slow: [10, 60, 5], feeBps: 10, topN: 5, chunkSize: 40 });
+  sweepId = sweep.sweepId;
+  const task = await enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId(), prompt: "Summarise today's daily refresh." });
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), sweep.rootJobId))?.isCompleted(), "sweep ranking");
+  await poll(async () => (await Job.fromId(tf.fleet.queue(llmKind), task.id!))?.isCompleted(), "llm task");
+  // The watcher stores the partial run and the failed signal job; a later evaluation resolves the failure
+  // once its (1 s) cooldown passed without a repeat.
+  await poll(async () => (await db.pool.query("SELECT count(*)::int AS n FROM observability.alerts")).rows[0].n >= 2, "alerts from the watcher", 10_000);
+  await poll(async () => (await alerting.evaluate()).resolved > 0, "the job-failed alert to resolve", 10_000, 250);
+  await obs.obs.telemetry.forceFlush();
+  await obs.obs.metrics.flush();
+  await poll(async () => (await db.pool.query("SELECT status FROM observability.workflow_state WHERE workflow_id = $1", [runB])).rows[0]?.status === "partial", "workflow state of the run");
+
+  const quota = new LlmQuota(tf.fleet.redis, tf.fleet.prefix, budgetsFromConfig(cfg), db.pool, tf.log.log);
+  const dashboard: DashboardSources = {
+    db: db.pool,
+    alerts: alerting.store,
+    llmUsage: () => quota.budgetUsage([...budgetsFromConfig(cfg).keys()]),
+    llmTz: cfg.LLM_QUOTA_TZ,
+    log: tf.log.log,
+  };
+  const probes = { liveness: {}, readiness: {}, startup: {} };
+  const credentials = { user: USER, password: PASSWORD };
+  const rw = await listen(createWebApp({ fleet: tf.fleet, credentials, readOnly: false, probes, dashboard }));
+  const ro = await listen(createWebApp({ fleet: tf.fleet, credentials, readOnly: true, probes, dashboard }));
+  servers = [rw, ro];
+  base = `http://127.0.0.1:${(rw.address() as AddressInfo).port}`;
+  readOnlyBase = `http://127.0.0.1:${(ro.address() as AddressInfo).port}`;
+
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  profile = mkdtempSync(join(tmpdir(), "ui-chromium-"));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    httpCredentials: { username: USER, password: PASSWORD },
+    viewport: { width: 1440, height: 900 },
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+}, 90_000);
+
+afterAll(async () => {
+  if (skip) return;
+  await browser?.close();
+  for (const s of servers) await new Promise<void>((r) => (s.close(() => r()), s.closeAllConnections()));
+  await watcher?.close();
+  await tf?.close();
+  await obs?.close();
+  await compute?.close();
+  await db?.drop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Opens a dashboard page and waits until its script has loaded everything (body[data-ready]). */
+async function open(path: string): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.waitForSelector("body[data-ready]");
+  expect(await page.getAttribute("body", "data-ready"), (await page.textContent("#status")) ?? "").toBe("ok");
+}
+
+describe.skipIf(skip)("operator UI in Chromium", () => {
+  it("refuses unauthenticated access, names bad parameters, and refuses writes when read-only", async () => {
+    for (const path of ["/admin/queues", "/admin/queues/api/queues", "/dashboard", "/dashboard/api/runs"]) {
+      expect(await unauthenticated(base, path), path).toEqual({ status: 401, challenge: true });
+      expect(await unauthenticated(base, path, `Basic ${Buffer.from(`${USER}:wrong`).toString("base64")}`), path).toEqual({ status: 401, challenge: true });
+    }
+    const auth = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
+    const bad = await fetch(`${base}/dashboard/api/fleet/series?window=abc`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ parameter: "window", value: "abc", error: expect.stringContaining('window="abc"') });
+    const [open] = (await db.pool.query("SELECT alert_id::int AS id FROM observability.alerts WHERE resolved_at IS NULL ORDER BY alert_id")).rows;
+    const ack = await fetch(`${readOnlyBase}/dashboard/api/alerts/${open.id}/acknowledge`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" });
+    expect(ack.status).toBe(403);
+    expect(await (await fetch(`${readOnlyBase}/dashboard/api/alerts`, { headers: auth })).json()).toMatchObject({ readOnly: true });
+    const board = await fetch(`${readOnlyBase}/admin/queues/api/queues/maintenance/pause`, { method: "PUT", headers: auth });
+    expect(board.status).toBe(405);
+  });
+
+  it("bull-board lists every fleet queue, the schedulers, and the run root's result", async () => {
+    await page.goto(`${base}/admin/queues`);
+    for (const q of QUEUES) await page.getByText(q, { exact: true }).first().waitFor();
+    await shot(page, "bull-board-queues");
+    await page.goto(`${base}/admin/queues/job-schedulers`);
+    for (const id of ["daily-refresh", "metrics-partitions", "quality-rollup"]) await page.getByText(id).first().waitFor();
+    await shot(page, "bull-board-schedulers");
+    // The run root's page: its data and result are readable and its flow tree (asset → gates → stages) loads.
+    const auth = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
+    const job = (await (await fetch(`${base}/admin/queues/api/queues/flow/run.${runB}`, { headers: auth })).json()) as { job: { returnValue: { status: string } } };
+    expect(job.job.returnValue.status).toBe("partial");
+    const flow = (await (await fetch(`${base}/admin/queues/api/queues/flow/run.${runB}/flow`, { headers: auth })).json()) as { isFlowNode: boolean; flowRoot: { children: unknown[] } };
+    expect(flow.isFlowNode).toBe(true);
+    expect(flow.flowRoot.children).toHaveLength(1);
+    await page.goto(`${base}/admin/queues/queue/flow/run.${runB}`);
+    await page.getByText(`run.${runB}`).first().waitFor();
+    await page.getByText("Open this job").first().waitFor(); // the flow graph has rendered its nodes
+    await shot(page, "bull-board-run-job");
+  });
+
+  it("fleet overview: depths by state, throughput and p95 charts, workers, failures of the last hour", async () => {
+    await open("/dashboard");
+    const rows = await page.$$eval("#queues tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(rows.map((r) => r[0])).toEqual(QUEUES);
+    const counts = await tf.fleet.queue(KINDS.stage).getJobCounts("completed");
+    expect(rows.find((r) => r[0] === "stage")![7]).toBe(String(counts.completed));
+    expect(await page.$$eval("#workers tbody tr", (trs) => trs.length)).toBeGreaterThanOrEqual(QUEUES.length);
+    expect(await page.textContent("#failures")).toMatch(/params\.slow/);
+    for (const chart of ["#throughput", "#p95"]) expect(await canvasInk(page, `${chart} canvas`), chart).toBeGreaterThan(200);
+    await shot(page, "fleet-overview");
+  });
+
+  it("flow runs list per-asset status; a run opens its trace waterfall with nesting and errors", async () => {
+    await open("/dashboard/runs");
+    const runsText = await page.textContent("#runs");
+    expect(runsText).toContain(runKey(OLD_DAY, ["BTC-USD"]).runId);
+    expect(runsText).toContain("BTC-USD: partial");
+    await shot(page, "flow-runs");
+    await Promise.all([page.waitForURL(`**/dashboard/runs/${runB}`), page.click(`a[href$="/runs/${runB}"]`)]);
+    await page.waitForSelector("body[data-ready]");
+    const { correlation_id: traceId } = (await db.pool.query("SELECT correlation_id FROM observability.workflow_state WHERE workflow_id = $1", [runB])).rows[0];
+    const spans = (await db.pool.query("SELECT span_id, parent_span_id, name, status_code FROM observability.spans WHERE trace_id = $1", [traceId])).rows;
+    const drawn = await page.$$eval(".wf-row", (rows) => rows.map((r) => ({ id: r.getAttribute("data-span-id"), depth: Number(r.getAttribute("data-depth")), name: r.querySelector(".wf-name")!.firstChild!.textContent, error: r.classList.contains("error") })));
+    expect(drawn.map((r) => r.id).sort()).toEqual(spans.map((s) => s.span_id).sort());
+    expect(drawn[0]).toMatchObject({ name: "maintenance daily-refresh", depth: 0 });
+    for (const name of ["flow run", "flow asset", "stage ema", "stage quality", "signal signal", "backtest signal"]) expect(drawn.some((r) => r.name === name && r.depth > 0), name).toBe(true);
+    // Jobs the strategies gate added are its children, one level deeper than the gate.
+    const gate = drawn.find((r) => r.name === "flow gate-strategies")!;
+    expect(drawn.some((r) => r.name === "signal signal" && r.depth === gate.depth + 1)).toBe(true);
+    expect(drawn.filter((r) => r.error).length).toBe(spans.filter((s) => s.status_code === "ERROR").length);
+    expect(await page.textContent(".wf-row.error .wf-msg")).toMatch(/params\.slow/);
+    expect(await page.textContent("#assets")).toMatch(/BTC-USD\s*partial/);
+    await shot(page, "run-trace-waterfall");
+  });
+
+  it("alerts: open and resolved, and acknowledging the open one records who did", async () => {
+    await open("/dashboard/alerts?state=all");
+    const states = await page.$$eval("#alerts tbody tr", (trs) => trs.map((tr) => tr.getAttribute("data-state")));
+    expect(states).toContain("open");
+    expect(states).toContain("resolved");
+    const id = Number(await page.getAttribute("#alerts tbody tr[data-state=open] button[data-ack]", "data-ack"));
+    await page.click(`button[data-ack="${id}"]`);
+    await page.locator(`tr[data-alert-id="${id}"]`, { hasText: `web:${USER}` }).waitFor();
+    const row = (await db.pool.query("SELECT acknowledged_by, acknowledged_at FROM observability.alerts WHERE alert_id = $1", [id])).rows[0];
+    expect(row.acknowledged_by).toBe(`web:${USER}`);
+    expect(row.acknowledged_at).toBeInstanceOf(Date);
+    await shot(page, "alerts");
+  });
+
+  it("LLM budgets: today's use against each provider's budget, and the ledger", async () => {
+    await open("/dashboard/llm");
+    const budgets = await page.textContent("#budgets");
+    for (const p of ["anthropic", "gemini", "openai", "offline"]) expect(budgets).toContain(p);
+    expect(budgets).toContain("0 / 1,500"); // gemini's default daily request budget, unused
+    expect(await page.textContent("#ledger")).toMatch(/offline\s*1\s*0/);
+    await shot(page, "llm-budgets");
+  });
+
+  it("backtests: runs with metrics, the equity curve with drawdown, and the sweep heatmap", async () => {
+    await open("/dashboard/backtests");
+    const stored = (await db.pool.query("SELECT count(*)::int AS n FROM backtest_runs")).rows[0].n;
+    expect(await page.$$eval("#backtests tbody tr", (trs) => trs.length)).toBe(stored);
+    // The equity line (blue) and the drawdown area (red) are both on the canvas.
+    expect(await canvasInk(page, "#equity canvas", "blue")).toBeGreaterThan(300);
+    expect(await canvasInk(page, "#equity canvas", "red")).toBeGreaterThan(300);
+    expect(await page.textContent("#sweeps")).toContain(sweepId);
+    expect(await canvasInk(page, "#heatmap", "green")).toBeGreaterThan(500);
+    await page.hover("#heatmap", { position: { x: 300, y: 200 } });
+    expect(await page.textContent("#heatmap-tip")).toMatch(/fast \d+ · slow \d+ → Sharpe/);
+    await shot(page, "backtests");
+  });
+});
