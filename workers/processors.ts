@@ -7,6 +7,8 @@ import { maintenanceProcessor } from "./maintenance/index.ts";
 import { stageProcessor } from "./stage/processor.ts";
 import { signalProcessor } from "./signal/processor.ts";
 import { backtestProcessor } from "./backtest/processor.ts";
+import { llmDepsFromConfig } from "./llm/deps.ts";
+import { llmProcessor } from "./llm/processor.ts";
 import type { Processor } from "./runtime.ts";
 import type { JobKind } from "../queues/kind.ts";
 
@@ -17,5 +19,6 @@ export function buildProcessors(deps: WorkerDeps): Partial<Record<KindName, Proc
     stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }) as Processor<JobKind>,
     signal: signalProcessor(deps) as Processor<JobKind>,
     backtest: backtestProcessor(deps) as Processor<JobKind>,
+    llm: llmProcessor(llmDepsFromConfig(deps)) as Processor<JobKind>,
   };
 }

@@ -50,6 +50,11 @@ export async function finishCall(pool: Pool, k: CallKey, e: CallEnd): Promise<bo
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Removes a pending row whose call was never sent. */
+export async function discardCall(pool: Pool, k: CallKey): Promise<void> {
+  await pool.query("DELETE FROM llm_calls WHERE task_id = $1 AND call_attempt = $2 AND status = 'pending'", [k.taskId, k.callAttempt]);
+}
+
 /** Calls of a task left open by a process that died mid-call: their cost is unknown, never guessed. */
 export async function interruptPendingCalls(pool: Pool, taskId: string): Promise<number> {
   const r = await pool.query("UPDATE llm_calls SET status = 'interrupted', finished_at = now() WHERE task_id = $1 AND status = 'pending'", [taskId]);
@@ -66,17 +71,19 @@ export interface CostRow {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
+  /** Calls that finished (pending and interrupted ones have no latency) and their mean latency. */
+  timedCalls: number;
   avgLatencyMs: number | null;
 }
 
 /** Totals since `since` grouped by provider, provider:model or UTC day (the `npm run cost` report). */
 export async function costReport(pool: Pool, since: Date, by: CostGrouping): Promise<CostRow[]> {
-  const { rows } = await pool.query<{ key: string; calls: string; ok: string; failed: string; input_tokens: string; output_tokens: string; cost_usd: string; avg_latency_ms: number | null }>(
+  const { rows } = await pool.query<{ key: string; calls: string; ok: string; failed: string; input_tokens: string; output_tokens: string; cost_usd: string; timed_calls: string; avg_latency_ms: number | null }>(
     `SELECT CASE $2::text WHEN 'provider' THEN provider WHEN 'model' THEN provider || ':' || model
               ELSE to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END AS key,
             count(*) AS calls, count(*) FILTER (WHERE status = 'ok') AS ok, count(*) FILTER (WHERE status <> 'ok') AS failed,
             coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-            coalesce(sum(cost_usd), 0) AS cost_usd, avg(latency_ms)::float8 AS avg_latency_ms
+            coalesce(sum(cost_usd), 0) AS cost_usd, count(latency_ms) AS timed_calls, avg(latency_ms)::float8 AS avg_latency_ms
      FROM llm_calls WHERE started_at >= $1 GROUP BY 1 ORDER BY 1`,
     [since, by],
   );
@@ -88,6 +95,7 @@ export async function costReport(pool: Pool, since: Date, by: CostGrouping): Pro
     inputTokens: Number(r.input_tokens),
     outputTokens: Number(r.output_tokens),
     costUsd: Number(r.cost_usd),
+    timedCalls: Number(r.timed_calls),
     avgLatencyMs: r.avg_latency_ms,
   }));
 }

@@ -1,7 +1,9 @@
 // Every sub-command of `npm run enqueue`, in help order.
 import type { Command } from "./command.ts";
 import { dailyRefreshCommand } from "./daily-refresh.ts";
+import { llmBatchCommand } from "./llm-batch.ts";
+import { llmCommand } from "./llm.ts";
 import { smokeCommand } from "./smoke.ts";
 import { sweepCommand } from "./sweep.ts";
 
-export const COMMANDS: readonly Command[] = [dailyRefreshCommand, sweepCommand, smokeCommand];
+export const COMMANDS: readonly Command[] = [dailyRefreshCommand, sweepCommand, llmCommand, llmBatchCommand, smokeCommand];
