@@ -31,6 +31,15 @@ export function standardProbes(rt: Pick<Runtime, "pool" | "redisUrl">, opts: { w
         const s = await migrationStatus(rt.pool);
         return s.pending.length ? { ok: false, message: `pending: ${s.pending.join(", ")}` } : { ok: true, message: `version ${s.applied}` };
       },
+      // Stage jobs cannot compute anything without the time model (timeframes, sessions).
+      "time-model": async () => {
+        const exists = (await rt.pool.query<{ tf: boolean; s: boolean }>("SELECT to_regclass('dim_timeframe') IS NOT NULL AS tf, to_regclass('dim_sessions') IS NOT NULL AS s")).rows[0]!;
+        const missing = [!exists.tf && "dim_timeframe", !exists.s && "dim_sessions"].filter(Boolean);
+        if (missing.length) return { ok: false, message: `missing: ${missing.join(", ")}` };
+        const n = (await rt.pool.query<{ tf: number; s: number }>("SELECT (SELECT count(*) FROM dim_timeframe)::int AS tf, (SELECT count(*) FROM dim_sessions)::int AS s")).rows[0]!;
+        const message = `dim_timeframe: ${n.tf} rows, dim_sessions: ${n.s} rows`;
+        return n.tf > 0 && n.s > 0 ? { ok: true, message } : { ok: false, message: `not seeded: ${message}` };
+      },
     },
   };
   return { probes, close: async () => void redis?.disconnect() };

@@ -1,6 +1,9 @@
-// The `scheduler` process: registers the schedule table, then serves health probes until stopped.
-// BullMQ's job schedulers create the jobs; this process only keeps their definitions current.
+// The `scheduler` process: registers the schedule table, samples every queue's depth into the metrics
+// table, and serves health probes until stopped. BullMQ's job schedulers create the jobs; this process
+// only keeps their definitions current.
 import { bootstrap } from "../ops/bootstrap.ts";
+import { startQueueDepthSampler } from "../ops/metrics/queue-depth.ts";
+import { startObservability } from "../ops/observability.ts";
 import { startHealthServer } from "../ops/health.ts";
 import { standardProbes } from "../ops/probes.ts";
 import { Fleet } from "../queues/fleet.ts";
@@ -8,8 +11,12 @@ import { registerSchedules } from "./register-schedules.ts";
 import { schedules } from "./schedules.ts";
 
 const rt = await bootstrap("scheduler");
+const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl });
+rt.shutdown.add("observability", () => obs.close());
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:scheduler" });
 rt.shutdown.add("fleet", () => fleet.close());
+const sampler = startQueueDepthSampler({ queues: fleet.allQueues(), metrics: obs.metrics, onError: (err) => rt.log.warn({ err: err.message }, "queue depth sample failed") });
+rt.shutdown.add("queue-depth", () => sampler.close());
 const result = await registerSchedules(fleet, schedules(rt.cfg));
 rt.log.info(result, "schedules registered");
 const healthPort = rt.cfg.HEALTH_PORT ?? rt.cfg.PORT;

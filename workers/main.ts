@@ -7,6 +7,8 @@ import { bootstrap } from "../ops/bootstrap.ts";
 import { startHealthServer } from "../ops/health.ts";
 import { standardProbes } from "../ops/probes.ts";
 import { buildProcessors } from "./processors.ts";
+import { startWorkerObservability } from "./observability.ts";
+import { spanAttributesFor } from "./span-attributes.ts";
 import { createFleetComputePool } from "./compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "./runtime.ts";
 import type { JobKind } from "../queues/kind.ts";
@@ -30,6 +32,9 @@ function usage(msg: string): never {
 
 const args = flags();
 const rt = await bootstrap("worker");
+// Registered first, so it closes after the workers: their last spans and metrics are flushed.
+const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl });
+rt.shutdown.add("observability", () => telemetry.close());
 const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer" });
 rt.shutdown.add("fleet", () => fleet.close());
@@ -49,6 +54,8 @@ for (const q of queues) {
     log: rt.log,
     concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
     shutdownMs: rt.cfg.WORKER_SHUTDOWN_MS,
+    hooks: telemetry.hooks,
+    attributes: spanAttributesFor(q),
   });
   workers.push(w.start());
 }

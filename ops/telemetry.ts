@@ -1,0 +1,82 @@
+// One tracing setup per process: service.name from the Procfile process, AsyncLocalStorage context (so a
+// job's span is the parent of whatever the processor enqueues), W3C trace context, and a
+// BatchSpanProcessor over the PostgreSQL exporter. Imports nothing of ours but the exporter (and the leaf
+// module it builds on).
+import { context, propagation, trace, type Tracer } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { Queryable, WriterStats } from "./bounded-writer.ts";
+import { PgSpanExporter } from "./telemetry-pg-exporter.ts";
+
+export interface TelemetryOptions {
+  /** The Procfile process: web, worker, scheduler, producer, demo, bench. */
+  service: string;
+  /** Where spans go (a small pool of its own is best: exports never compete with jobs for clients). */
+  db?: Queryable;
+  /** Any other exporter (tests); `db` is ignored when given. */
+  exporter?: SpanExporter;
+  secrets?: Iterable<string | undefined>;
+  maxPendingSpans?: number;
+  /** How often the batch processor hands spans to the exporter. */
+  scheduledDelayMs?: number;
+  onExportError?(err: Error): void;
+}
+
+export interface Telemetry {
+  readonly service: string;
+  readonly tracer: Tracer;
+  /** Exporter counters (written, dropped, pending, failures) when the exporter keeps them. */
+  stats(): WriterStats | undefined;
+  forceFlush(): Promise<void>;
+  /** Flushes (bounded) and unregisters the globals. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+let current: Telemetry | undefined;
+
+export class TelemetryError extends Error {
+  override name = "TelemetryError";
+}
+
+export function initTelemetry(opts: TelemetryOptions): Telemetry {
+  if (current) throw new TelemetryError(`telemetry is already set up in this process (service ${current.service})`);
+  const exporter =
+    opts.exporter ??
+    (opts.db
+      ? new PgSpanExporter(opts.db, {
+          ...(opts.maxPendingSpans ? { maxPending: opts.maxPendingSpans } : {}),
+          ...(opts.secrets ? { secrets: opts.secrets } : {}),
+          ...(opts.onExportError ? { onError: opts.onExportError } : {}),
+        })
+      : undefined);
+  if (!exporter) throw new TelemetryError("initTelemetry needs `db` or `exporter`");
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, "process.pid": process.pid }),
+    // Our exporter accepts a batch synchronously, so this queue only bridges one scheduling delay.
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 })],
+    spanLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64, eventCountLimit: 32 },
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  let closing: Promise<void> | undefined;
+  const t: Telemetry = {
+    service: opts.service,
+    tracer: provider.getTracer("ta-fleet"),
+    stats: () => (exporter as Partial<PgSpanExporter>).stats?.(),
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () =>
+      (closing ??= (async () => {
+        await Promise.race([provider.shutdown().catch(() => {}), new Promise((r) => setTimeout(r, 10_000).unref())]);
+        trace.disable();
+        propagation.disable();
+        context.disable();
+        current = undefined;
+      })()),
+  };
+  current = t;
+  return t;
+}

@@ -1,0 +1,28 @@
+// Everything a process that runs jobs needs for observability: tracing + metrics (ops/observability.ts),
+// the job hooks over them, and the workflow-state recorder. close() flushes in dependency order.
+import { startObservability, type Observability, type ObservabilityOptions } from "../ops/observability.ts";
+import type { JobHooks } from "./hooks.ts";
+import { telemetryHooks } from "./telemetry-hooks.ts";
+import { workflowRecorder } from "./workflow-hooks.ts";
+
+export interface WorkerObservability {
+  obs: Observability;
+  hooks: JobHooks;
+  /** Call after the workers closed: their last spans, metrics and transitions get written. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function startWorkerObservability(opts: ObservabilityOptions): WorkerObservability {
+  const obs = startObservability(opts);
+  const workflow = workflowRecorder(obs.pool, { onError: (err) => opts.log.warn({ err: err.message }, "workflow state write failing; retrying") });
+  let closing: Promise<void> | undefined;
+  return {
+    obs,
+    hooks: telemetryHooks({ tracer: obs.telemetry.tracer, metrics: obs.metrics, workflow }),
+    close: () =>
+      (closing ??= (async () => {
+        await workflow.close(5_000);
+        await obs.close();
+      })()),
+  };
+}

@@ -1,0 +1,173 @@
+// The runtime's JobHooks with tracing and metrics: one CONSUMER span per job attempt, a child of the trace
+// context in the job data (so a flow is one trace and a retry is a new span in it), and per-job metrics.
+// Runs on every job: instruments are bound once per (queue, job name) and reused, the attribute object is
+// the runtime's own, and nothing here waits for I/O.
+import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import type { Job } from "bullmq";
+import type { Counter, Histogram, MetricsCollector } from "../ops/metrics/collector.ts";
+import { contextFromJobData } from "../queues/trace-context.ts";
+import type { JobHooks, JobObservation, JobOutcome } from "./hooks.ts";
+import { workflowTransition, type WorkflowRecorder } from "./workflow-hooks.ts";
+
+export interface TelemetryHooksOptions {
+  /** Absent: metrics only. */
+  tracer?: Tracer;
+  metrics?: MetricsCollector;
+  workflow?: Pick<WorkflowRecorder, "record">;
+  /** Which jobs get a span; by default all but housekeeping (see HOUSEKEEPING). */
+  traced?(queue: string, jobName: string): boolean;
+}
+
+// Periodic maintenance (every minute, hourly, daily) would be a stream of one-span traces nobody reads:
+// it gets metrics, not traces. The maintenance jobs that start work (daily-refresh) or prove the path
+// (smoke) are traced.
+const TRACED_MAINTENANCE = new Set(["daily-refresh", "smoke"]);
+export const HOUSEKEEPING = (queue: string, jobName: string) => queue === "maintenance" && !TRACED_MAINTENANCE.has(jobName);
+
+/** Metric names in observability.metrics (durations in ms). */
+export const JOB_METRICS = Object.freeze({
+  wait: "job_wait_ms",
+  run: "job_run_ms",
+  attempts: "job_attempts",
+  outcomes: "job_outcomes",
+  rows: "rows_written",
+  llmTokens: "llm_tokens",
+  llmLatency: "llm_latency_ms",
+});
+
+const NOOP_COUNTER: Counter = { inc() {} };
+const NOOP_HISTOGRAM: Histogram = { observe() {} };
+
+/** Everything bound for one (queue, job name): created on its first job, then only looked up. */
+class Instruments {
+  readonly spanName: string;
+  readonly traced: boolean;
+  readonly wait: Histogram;
+  readonly run: Histogram;
+  readonly attempts: Histogram;
+  readonly rows: Counter;
+  private readonly outcomes = new Map<JobOutcome, Counter>();
+
+  constructor(
+    private readonly metrics: MetricsCollector | undefined,
+    readonly queue: string,
+    readonly job: string,
+    traced: boolean,
+  ) {
+    this.spanName = `${queue} ${job}`;
+    this.traced = traced;
+    const labels = { queue, job };
+    this.wait = metrics?.histogram(JOB_METRICS.wait, labels) ?? NOOP_HISTOGRAM;
+    this.run = metrics?.histogram(JOB_METRICS.run, labels) ?? NOOP_HISTOGRAM;
+    this.attempts = metrics?.histogram(JOB_METRICS.attempts, labels) ?? NOOP_HISTOGRAM;
+    this.rows = metrics?.counter(JOB_METRICS.rows, labels) ?? NOOP_COUNTER;
+  }
+
+  outcome(o: JobOutcome): Counter {
+    let c = this.outcomes.get(o);
+    if (!c) this.outcomes.set(o, (c = this.metrics?.counter(JOB_METRICS.outcomes, { queue: this.queue, job: this.job, outcome: o }) ?? NOOP_COUNTER));
+    return c;
+  }
+}
+
+interface LlmUsage {
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+const isLlmUsage = (r: unknown): r is LlmUsage => typeof (r as LlmUsage)?.provider === "string" && typeof (r as LlmUsage).inputTokens === "number";
+
+class Observation implements JobObservation {
+  readonly context?: Context;
+  readonly traceId?: string;
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly hooks: TelemetryJobHooks,
+    private readonly ins: Instruments,
+    private readonly job: Job,
+    private readonly attempt: number,
+    private readonly span: Span | undefined,
+    parent: Context,
+  ) {
+    if (span) {
+      this.context = trace.setSpan(parent, span);
+      this.traceId = span.spanContext().traceId;
+    }
+  }
+
+  end(outcome: JobOutcome, info: { error?: unknown; result?: unknown; attributes?: Record<string, unknown> }): void {
+    const ms = performance.now() - this.t0;
+    const { ins, span, attempt } = this;
+    ins.outcome(outcome).inc();
+    const finished = outcome === "completed" || outcome === "failed";
+    if (finished || outcome === "retrying") ins.run.observe(ms);
+    if (finished) ins.attempts.observe(attempt);
+    const result = info.result as { rowsWritten?: unknown } | undefined;
+    if (typeof result?.rowsWritten === "number") {
+      ins.rows.inc(result.rowsWritten);
+      span?.setAttribute("rows.written", result.rowsWritten);
+    }
+    if (isLlmUsage(result)) this.hooks.llm(result, ms, span);
+    if (span) {
+      if (info.attributes) span.setAttributes(info.attributes as Record<string, string | number | boolean>);
+      span.setAttribute("job.outcome", outcome);
+      if (info.error !== undefined && (outcome === "failed" || outcome === "retrying")) {
+        const err = info.error instanceof Error ? info.error : new Error(String(info.error));
+        span.recordException(err);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      } else if (outcome === "completed") span.setStatus({ code: SpanStatusCode.OK });
+      span.end();
+    }
+    this.hooks.workflow(ins.queue, this.job, outcome, info.result, this.traceId, attempt);
+  }
+}
+
+class TelemetryJobHooks implements JobHooks {
+  private readonly instruments = new Map<string, Instruments>();
+  private readonly llmInstruments = new Map<string, { input: Counter; output: Counter; latency: Histogram }>();
+
+  constructor(private readonly opts: TelemetryHooksOptions) {}
+
+  onJobStart(job: Job, kind: string, attributes: Record<string, string | number | boolean>): JobObservation {
+    const key = `${kind}\u0000${job.name}`;
+    let ins = this.instruments.get(key);
+    if (!ins) {
+      const traced = this.opts.traced ? this.opts.traced(kind, job.name) : !HOUSEKEEPING(kind, job.name);
+      this.instruments.set(key, (ins = new Instruments(this.opts.metrics, kind, job.name, traced)));
+    }
+    const attempt = job.attemptsMade + 1;
+    // Queue wait of the first attempt only: a retry's wait is mostly its backoff delay.
+    if (attempt === 1 && job.processedOn) ins.wait.observe(Math.max(0, job.processedOn - job.timestamp - (job.opts.delay ?? 0)));
+    const parent = contextFromJobData(job.data);
+    const span = ins.traced ? this.opts.tracer?.startSpan(ins.spanName, { kind: SpanKind.CONSUMER, attributes }, parent) : undefined;
+    return new Observation(this, ins, job, attempt, span, parent);
+  }
+
+  llm(r: LlmUsage, ms: number, span: Span | undefined): void {
+    span?.setAttributes({ "llm.provider": r.provider, "llm.model": r.model, "llm.input_tokens": r.inputTokens, "llm.output_tokens": r.outputTokens });
+    const m = this.opts.metrics;
+    if (!m) return;
+    const key = `${r.provider}\u0000${r.model}`;
+    let i = this.llmInstruments.get(key);
+    if (!i) {
+      const l = { provider: r.provider, model: r.model };
+      i = { input: m.counter(JOB_METRICS.llmTokens, { ...l, direction: "input" }), output: m.counter(JOB_METRICS.llmTokens, { ...l, direction: "output" }), latency: m.histogram(JOB_METRICS.llmLatency, l) };
+      this.llmInstruments.set(key, i);
+    }
+    i.input.inc(r.inputTokens);
+    i.output.inc(r.outputTokens);
+    i.latency.observe(ms);
+  }
+
+  workflow(queue: string, job: Job, outcome: JobOutcome, result: unknown, traceId: string | undefined, attempt: number): void {
+    if (!this.opts.workflow) return;
+    const t = workflowTransition(queue, job, outcome, result, traceId, attempt);
+    if (t) this.opts.workflow.record(t);
+  }
+}
+
+export function telemetryHooks(opts: TelemetryHooksOptions): JobHooks {
+  return new TelemetryJobHooks(opts);
+}

@@ -1,0 +1,76 @@
+// Workflow state from job outcomes: which finished job is which step of which flow run. The runtime's hooks
+// call record(); rows are written in the background (bounded, retried), never on the job's path.
+import type { Job } from "bullmq";
+import { recordTransition, type WorkflowTransition } from "../db/repos/workflow.ts";
+import type { AssetSummary, RunSummary } from "../queues/kinds/flow.ts";
+import type { Pool } from "../db/pool.ts";
+import { BoundedWriter, isDataError, type WriterStats } from "../ops/bounded-writer.ts";
+import type { JobOutcome } from "./hooks.ts";
+
+export const WORKFLOW_TYPE = "daily-refresh";
+const FLOW_QUEUES = new Set(["flow", "stage", "signal", "backtest"]);
+
+type Data = Record<string, unknown>;
+
+/** The transition a finished job attempt means for its flow run, if it belongs to one. */
+export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" | "data">, outcome: JobOutcome, result: unknown, traceId: string | undefined, attempt: number): WorkflowTransition | undefined {
+  if (outcome !== "completed" && outcome !== "failed" && outcome !== "retrying") return undefined;
+  const data = job.data as Data;
+  if (queue === "maintenance" && job.name === "daily-refresh") {
+    const r = result as { runId?: string; rootJobId?: string; created?: boolean } | undefined;
+    if (outcome !== "completed" || !r?.created || !r.runId) return undefined;
+    return {
+      workflowId: r.runId,
+      correlationId: traceId ?? r.runId,
+      type: WORKFLOW_TYPE,
+      phase: "enqueued",
+      status: "pending",
+      event: "pending",
+      metadata: { rootJobId: r.rootJobId, assets: data.assets },
+    };
+  }
+  const runId = data.runId;
+  if (!FLOW_QUEUES.has(queue) || typeof runId !== "string") return undefined;
+  const base = { workflowId: runId, correlationId: traceId ?? runId, type: WORKFLOW_TYPE, eventMetadata: { jobId: job.id, attempt } };
+  if (queue === "flow" && data.node === "run") {
+    const summary = outcome === "completed" ? (result as RunSummary) : undefined;
+    if (outcome === "retrying") return { ...base, phase: "done", status: "running", event: "retrying" };
+    const status = summary?.status ?? "failed";
+    const assets = Object.fromEntries((summary?.assets ?? []).map((a) => [a.asset, a.status]));
+    return { ...base, phase: "done", status, event: status, final: true, metadata: { assets } };
+  }
+  const asset = String(data.asset ?? "");
+  const event = queue === "flow" && data.node === "asset" && outcome === "completed" ? (result as AssetSummary).status : outcome;
+  return { ...base, phase: `${asset}:${stepOf(queue, data)}`, status: "running", event };
+}
+
+function stepOf(queue: string, data: Data): string {
+  switch (queue) {
+    case "stage":
+      return String(data.stage);
+    case "flow":
+      return data.node === "gate" ? `gate-${String(data.gate)}` : "summary";
+    default:
+      return `${queue}-${String(data.signalId ?? data.mode ?? "")}`;
+  }
+}
+
+export interface WorkflowRecorder {
+  record(t: WorkflowTransition): void;
+  stats(): WriterStats;
+  /** Resolves true once everything recorded so far is written. */
+  flush(timeoutMs?: number): Promise<boolean>;
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Writes transitions one at a time, in the order this process saw them. */
+export function workflowRecorder(db: Pick<Pool, "query">, opts: { maxPending?: number; onError?(err: Error): void } = {}): WorkflowRecorder {
+  const writer = new BoundedWriter<WorkflowTransition>({
+    maxPending: opts.maxPending ?? 10_000,
+    batchSize: 1,
+    write: ([t]) => recordTransition(db, t!),
+    isPermanent: isDataError,
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
+  return { record: (t) => void writer.push([t]), stats: () => writer.stats(), flush: (ms) => writer.flush(ms), close: (ms) => writer.close(ms) };
+}
