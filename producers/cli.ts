@@ -1,9 +1,12 @@
 // `npm run enqueue -- <command> [options]`: the producer CLI. Commands live in producers/commands/.
 import { parseArgs } from "node:util";
+import type { Context } from "@opentelemetry/api";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
+import { startObservability, type Observability } from "../ops/observability.ts";
+import { producerSpan } from "../ops/telemetry.ts";
 import { Fleet } from "../queues/fleet.ts";
 import { PayloadError } from "../queues/kind.ts";
 import { UsageError, type CommandContext } from "./commands/command.ts";
@@ -43,15 +46,28 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger({ service: "enqueue", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
   let urls: ReturnType<typeof resolveUrls> | undefined;
   let fleet: Fleet | undefined;
+  let producer: Promise<{ obs: Observability; span: ReturnType<typeof producerSpan> }> | undefined;
   const ctx: CommandContext = {
     cfg,
     out: process.stdout,
     databaseUrl: async () => (await (urls ??= resolveUrls(cfg, log))).databaseUrl,
     fleet: async () => (fleet ??= new Fleet({ redisUrl: (await (urls ??= resolveUrls(cfg, log))).redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:cli" })),
+    // What the command enqueues continues this span's trace; it is exported like any process's spans.
+    trace: async (): Promise<Context> => {
+      producer ??= (async () => {
+        const { databaseUrl, redisUrl } = await (urls ??= resolveUrls(cfg, log));
+        const obs = startObservability({ service: "producer", cfg, log, databaseUrl, redisUrl });
+        return { obs, span: producerSpan(obs.telemetry.tracer, `enqueue ${command.name}`) };
+      })();
+      return (await producer).span.context;
+    },
   };
   try {
     return await action(ctx);
   } finally {
+    const p = await producer?.catch(() => undefined);
+    p?.span.span.end();
+    await p?.obs.close();
     await fleet?.close();
     // A one-off command leaves nothing running; what it enqueued waits in Redis's append-only file.
     const started = urls ? (await urls).started : [];

@@ -1,6 +1,7 @@
-// The one way work enters the fleet: validate, attach the caller's trace context, add with the kind's
-// deterministic id and default options.
+// The one way work enters the fleet: validate, attach the parent's trace context (a job's ctx.trace, a
+// producer's span), add with the kind's deterministic id and default options.
 import type { Job, JobsOptions } from "bullmq";
+import type { Context } from "@opentelemetry/api";
 import type { Fleet } from "./fleet.ts";
 import { parsePayload, type JobKind, type PayloadOf } from "./kind.ts";
 import { withTrace } from "./trace-context.ts";
@@ -10,21 +11,22 @@ export async function enqueue<K extends JobKind>(
   kind: K,
   payload: PayloadOf<K> | Record<string, unknown>,
   opts: JobsOptions = {},
+  parent?: Context,
 ): Promise<Job> {
   const data = parsePayload(kind, payload);
   const jobId = opts.jobId ?? kind.jobId(data);
-  return fleet.queue(kind).add(kind.jobName(data), withTrace(data as object), { ...kind.jobOptions, ...opts, ...(jobId ? { jobId } : {}) });
+  return fleet.queue(kind).add(kind.jobName(data), withTrace(data as object, parent), { ...kind.jobOptions, ...opts, ...(jobId ? { jobId } : {}) });
 }
 
 /** A FlowJob node for `kind`, validated like enqueue(); children are attached by the caller. */
-export function flowNode<K extends JobKind>(fleet: Fleet, kind: K, payload: PayloadOf<K> | Record<string, unknown>, opts: JobsOptions = {}) {
+export function flowNode<K extends JobKind>(fleet: Fleet, kind: K, payload: PayloadOf<K> | Record<string, unknown>, opts: JobsOptions = {}, parent?: Context) {
   const data = parsePayload(kind, payload);
   const jobId = kind.jobId(data);
   return {
     name: kind.jobName(data),
     queueName: kind.name,
     prefix: fleet.prefix,
-    data: withTrace(data as object),
+    data: withTrace(data as object, parent),
     opts: { ...kind.jobOptions, ...opts, ...(jobId ? { jobId } : {}) },
   };
 }

@@ -59,7 +59,7 @@ export const ENVELOPE_KEYS = ["_otel"] as const;
 /** Validates a payload against its kind; throws PayloadError naming the first bad field. */
 export function parsePayload<K extends JobKind>(kind: K, data: unknown): PayloadOf<K> {
   let input = data;
-  if (data && typeof data === "object" && !Array.isArray(data)) {
+  if (data && typeof data === "object" && !Array.isArray(data) && ENVELOPE_KEYS.some((k) => k in data)) {
     const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
     for (const k of ENVELOPE_KEYS) delete copy[k];
     input = copy;

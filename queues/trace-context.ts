@@ -1,5 +1,6 @@
 // W3C trace context travels inside job data, so a job's span continues the producer's trace across
-// processes and through flows. With no propagator registered (telemetry off) both calls are no-ops.
+// processes and through flows. Contexts are passed explicitly (a job's ctx.trace, a producer's span): the
+// fleet registers no context manager. With no propagator registered (telemetry off) both calls are no-ops.
 import { context, propagation, type Context } from "@opentelemetry/api";
 
 export interface TraceCarrier {
@@ -7,7 +8,7 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-export function currentTraceCarrier(ctx: Context = context.active()): TraceCarrier | undefined {
+export function traceCarrier(ctx: Context): TraceCarrier | undefined {
   const carrier: TraceCarrier = {};
   propagation.inject(ctx, carrier);
   return carrier.traceparent ? carrier : undefined;
@@ -18,8 +19,8 @@ export function contextFromJobData(data: unknown): Context {
   return carrier ? propagation.extract(context.active(), carrier) : context.active();
 }
 
-/** Job data = payload + the caller's trace carrier (when there is one). */
-export function withTrace<T extends object>(payload: T, ctx?: Context): T & { _otel?: TraceCarrier } {
-  const carrier = currentTraceCarrier(ctx);
+/** Job data = payload + the parent's trace carrier (when there is one). */
+export function withTrace<T extends object>(payload: T, parent?: Context): T & { _otel?: TraceCarrier } {
+  const carrier = parent && traceCarrier(parent);
   return carrier ? { ...payload, _otel: carrier } : payload;
 }

@@ -2,14 +2,14 @@
 // running (invalid → unrecoverable, zero retries), hands the processor an AbortSignal (shutdown,
 // cancellation, per-kind timeout), reserves fleet-wide quota, classifies errors and calls the hooks.
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
-import { context } from "@opentelemetry/api";
+import type { Context } from "@opentelemetry/api";
 import { closeRedis, createRedis, type Redis } from "../queues/connection.ts";
 import { PayloadError, parsePayload, type JobKind, type PayloadOf, type ResultOf } from "../queues/kind.ts";
 import type { Lease, QuotaStore } from "../queues/quota.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { Logger } from "../ops/logger.ts";
 import { AbortedError, PermanentError } from "./errors.ts";
-import { NOOP_HOOKS, type JobHooks, type JobOutcome } from "./hooks.ts";
+import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome } from "./hooks.ts";
 
 export interface JobContext {
   job: Job;
@@ -18,10 +18,10 @@ export interface JobContext {
   log: Logger;
   attempt: number;
   traceId?: string;
+  /** The job's trace context: what the processor enqueues passes it on, so a flow stays one trace. */
+  readonly trace: Context;
   /** The fleet-wide reservation this job runs under, when its kind needs a resource. */
   lease?: Lease;
-  /** Actual usage of the reserved resource (settled after the processor returns). */
-  reportUsage(tokens: number): void;
 }
 
 export type Processor<K extends JobKind> = (payload: PayloadOf<K>, ctx: JobContext) => Promise<ResultOf<K>>;
@@ -49,6 +49,7 @@ export class FleetWorker<K extends JobKind> {
   readonly worker: Worker;
   private readonly connection: Redis;
   private readonly shutdown = new AbortController();
+  private readonly active = new Map<string, JobAbort>();
   private closing?: Promise<void>;
 
   constructor(
@@ -59,7 +60,9 @@ export class FleetWorker<K extends JobKind> {
     const hooks = opts.hooks ?? NOOP_HOOKS;
     this.connection = createRedis(opts.redisUrl, `ta-fleet:worker:${kind.name}`);
     this.connection.on("error", (err) => opts.log.warn({ err: err.message, queue: kind.name }, "redis connection error"));
-    const run = async (job: Job, token: string | undefined, cancel: AbortSignal | undefined) => {
+    // Two parameters on purpose: a third makes BullMQ build an AbortController for every job; ours is
+    // built only when a processor reads ctx.signal, and cancelJob() below reaches it through `active`.
+    const run = async (job: Job, token: string | undefined) => {
       const attempt = job.attemptsMade + 1;
       let payload: PayloadOf<K>;
       try {
@@ -71,14 +74,10 @@ export class FleetWorker<K extends JobKind> {
         }
         throw err;
       }
-      const attrs = { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) };
-      const obs = safe(() => hooks.onJobStart(job, kind.name, attrs), { end: () => {} });
-      // Built on first use: a no-op processor should not pay for a child logger or a timer.
-      let log: Logger | undefined;
-      const getLog = () => (log ??= opts.log.child({ queue: kind.name, jobId: job.id, attempt, ...(obs.traceId ? { traceId: obs.traceId } : {}) }));
-      const abort = lazyAbort(this.shutdown.signal, cancel, kind.timeoutMs);
+      const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) });
+      const abort = new JobAbort(this.shutdown.signal, kind.timeoutMs);
+      if (job.id) this.active.set(job.id, abort);
       let lease: Lease | undefined;
-      let usedTokens: number | undefined;
       let outcome: JobOutcome = "completed";
       try {
         const need = opts.quota?.resource(payload);
@@ -91,34 +90,22 @@ export class FleetWorker<K extends JobKind> {
           }
           lease = r.lease;
         }
-        const ctx: JobContext = {
-          job,
-          token: token ?? "",
-          get signal() {
-            return abort.signal();
-          },
-          get log() {
-            return getLog();
-          },
-          attempt,
-          traceId: obs.traceId,
-          ...(lease ? { lease } : {}),
-          reportUsage: (t) => (usedTokens = t),
-        };
-        const result = await context.with(obs.context ?? contextFromJobData(job.data), () => processor(payload, ctx));
-        if (lease) await opts.quota!.store.settle(lease, usedTokens ?? lease.tokens);
+        const ctx = new RunContext(job, token ?? "", attempt, obs, lease, abort, opts.log, kind.name);
+        const result = await processor(payload, ctx);
+        if (lease) await opts.quota!.store.settle(lease, lease.tokens);
         lease = undefined;
-        safe(() => obs.end("completed", { result }), undefined);
+        endSafely(obs, "completed", { result });
         return result;
       } catch (err) {
         if (lease) await opts.quota!.store.release(lease).catch(() => {});
-        const mapped = await this.classify(err, job, token, cancel, attempt);
+        const mapped = await this.classify(err, job, token, abort.cancelled, attempt);
         outcome = outcomeOf(mapped, job, attempt);
-        safe(() => obs.end(outcome, { error: mapped }), undefined);
-        if (outcome === "failed" || outcome === "retrying") getLog().warn({ err: (mapped as Error).message, outcome }, "job failed");
+        endSafely(obs, outcome, { error: mapped });
+        if (outcome === "failed" || outcome === "retrying") jobLogger(opts.log, kind.name, job, attempt, obs.traceId).warn({ err: (mapped as Error).message, outcome }, "job failed");
         throw mapped;
       } finally {
         abort.dispose();
+        if (job.id && this.active.get(job.id) === abort) this.active.delete(job.id);
       }
     };
     this.worker = new Worker(kind.name, run, {
@@ -133,19 +120,27 @@ export class FleetWorker<K extends JobKind> {
     this.worker.on("error", (err) => opts.log.error({ err: err.message, queue: kind.name }, "worker error"));
   }
 
-  private async classify(err: unknown, job: Job, token: string | undefined, cancel: AbortSignal | undefined, attempt: number): Promise<unknown> {
+  private async classify(err: unknown, job: Job, token: string | undefined, cancelled: { reason: unknown } | undefined, attempt: number): Promise<unknown> {
     if (isControlFlow(err) || err instanceof UnrecoverableError) return err;
     if (this.shutdown.signal.aborted && token) {
       // Shutdown overran its bound: hand the job back untouched for another worker.
       await job.moveToWait(token).catch(() => {});
       return new WaitingError();
     }
-    if (cancel?.aborted) return new UnrecoverableError(`cancelled: ${String(cancel.reason ?? "by operator")}`);
+    if (cancelled) return new UnrecoverableError(`cancelled: ${String(cancelled.reason ?? "by operator")}`);
     if (err instanceof PermanentError || err instanceof PayloadError) return new UnrecoverableError(err.message);
     if (err instanceof AbortedError || (err as Error)?.name === "TimeoutError") {
       return new Error(`timed out after ${this.kind.timeoutMs} ms (attempt ${attempt})`, { cause: err });
     }
     return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** Aborts a job this worker is running (its processor sees ctx.signal fire); it fails without retry. */
+  cancelJob(jobId: string, reason?: string): boolean {
+    const abort = this.active.get(jobId);
+    if (!abort) return false;
+    abort.cancel(reason);
+    return true;
   }
 
   start(): this {
@@ -184,37 +179,96 @@ function outcomeOf(err: unknown, job: Job, attempt: number): JobOutcome {
   return attempt >= (job.opts.attempts ?? 1) ? "failed" : "retrying";
 }
 
-/** One AbortController per job, created on first access, fired by shutdown, cancellation or the timeout. */
-function lazyAbort(shutdown: AbortSignal, cancel: AbortSignal | undefined, timeoutMs: number) {
-  let ac: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const onAbort = (e: Event) => ac!.abort((e.target as AbortSignal).reason);
-  return {
-    signal(): AbortSignal {
-      if (ac) return ac.signal;
-      ac = new AbortController();
-      const fired = [shutdown, cancel].find((s) => s?.aborted);
-      if (fired) ac.abort(fired.reason);
-      shutdown.addEventListener("abort", onAbort, { once: true });
-      cancel?.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(() => ac!.abort(new AbortedError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      return ac.signal;
-    },
-    dispose() {
-      if (!ac) return;
-      clearTimeout(timer);
-      shutdown.removeEventListener("abort", onAbort);
-      cancel?.removeEventListener("abort", onAbort);
-    },
-  };
+// A class, not an object literal with getters and closures: it is built for every job.
+class RunContext implements JobContext {
+  private logger?: Logger;
+  private traceContext?: Context;
+  readonly traceId: string | undefined;
+
+  constructor(
+    readonly job: Job,
+    readonly token: string,
+    readonly attempt: number,
+    private readonly obs: JobObservation,
+    readonly lease: Lease | undefined,
+    private readonly abort: JobAbort,
+    private readonly baseLog: Logger,
+    private readonly queue: string,
+  ) {
+    this.traceId = obs.traceId;
+  }
+
+  // Explicit, not an AsyncLocalStorage context: on Node 20 that taxes every promise of the process.
+  get trace(): Context {
+    return (this.traceContext ??= this.obs.context ?? contextFromJobData(this.job.data));
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal();
+  }
+
+  // Built on first use: a no-op processor should not pay for a child logger.
+  get log(): Logger {
+    return (this.logger ??= jobLogger(this.baseLog, this.queue, this.job, this.attempt, this.traceId));
+  }
 }
 
-function safe<T>(fn: () => T, fallback: T): T {
+function jobLogger(log: Logger, queue: string, job: Job, attempt: number, traceId: string | undefined): Logger {
+  return log.child({ queue, jobId: job.id, attempt, ...(traceId ? { traceId } : {}) });
+}
+
+/** One AbortController per job, created on first access, fired by shutdown, cancellation or the timeout. */
+class JobAbort {
+  private ac?: AbortController;
+  private timer?: NodeJS.Timeout;
+  /** Set by cancel(): the job failed because an operator cancelled it. */
+  cancelled?: { reason: unknown };
+  private readonly onShutdown = () => this.ac!.abort(this.shutdown.reason);
+
+  constructor(
+    private readonly shutdown: AbortSignal,
+    private readonly timeoutMs: number,
+  ) {}
+
+  signal(): AbortSignal {
+    if (this.ac) return this.ac.signal;
+    const ac = (this.ac = new AbortController());
+    if (this.cancelled) ac.abort(this.cancelled.reason);
+    else if (this.shutdown.aborted) ac.abort(this.shutdown.reason);
+    this.shutdown.addEventListener("abort", this.onShutdown, { once: true });
+    this.timer = setTimeout(() => ac.abort(new AbortedError(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    this.timer.unref();
+    return ac.signal;
+  }
+
+  cancel(reason = "by operator"): void {
+    this.cancelled ??= { reason };
+    this.ac?.abort(reason);
+  }
+
+  dispose(): void {
+    if (!this.ac) return;
+    clearTimeout(this.timer);
+    this.shutdown.removeEventListener("abort", this.onShutdown);
+  }
+}
+
+const NOOP_OBSERVATION: JobObservation = { end: () => {} };
+
+// Hooks must never break a job: a throwing hook costs its observation, not the job.
+function observe(hooks: JobHooks, job: Job, kind: string, attrs: Record<string, string | number | boolean>): JobObservation {
   try {
-    return fn();
+    return hooks.onJobStart(job, kind, attrs);
   } catch {
-    return fallback;
+    return NOOP_OBSERVATION;
+  }
+}
+
+function endSafely(obs: JobObservation, outcome: JobOutcome, info: Parameters<JobObservation["end"]>[1]): void {
+  try {
+    obs.end(outcome, info);
+  } catch {
+    // see observe()
   }
 }
 

@@ -12,6 +12,7 @@ import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../workers/observability.ts";
 import { spanAttributesFor } from "../../workers/span-attributes.ts";
+import { producerSpan } from "../telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 
 const cfg = config();
@@ -41,9 +42,8 @@ try {
     workers.push(w.start());
   }
   // The producer span: every job of the run continues its trace.
-  const { summary, text } = await telemetry.obs.telemetry.tracer.startActiveSpan("demo main-job", (span) =>
-    runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true }).finally(() => span.end()),
-  );
+  const producer = producerSpan(telemetry.obs.telemetry.tracer, "demo main-job", { "run.as_of": asOf });
+  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true, parent: producer.context }).finally(() => producer.span.end());
   process.stdout.write(`${text}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (summary.status !== "completed") code = 1;
 } catch (err) {

@@ -1,6 +1,7 @@
 // The fleet's main job, shared by `npm start` (against the Procfile processes) and `npm run demo`
 // (against in-process workers): migrate and load the sample data, then run the daily refresh of the
 // sample assets (features → quality → signals → backtests) as of the last day they all have data for.
+import type { Context } from "@opentelemetry/api";
 import { createPool } from "../../db/pool.ts";
 import { migrate } from "../../db/migrate.ts";
 import { commonLastDay } from "../../db/repos/coverage.ts";
@@ -35,6 +36,8 @@ export interface MainJobOptions {
   /** Settles when the fleet goes away; waiting stops then. */
   abort?: Promise<unknown>;
   timeoutMs?: number;
+  /** The trace the run continues (the caller's producer span). */
+  parent?: Context;
 }
 
 /** Runs the daily refresh of the sample assets and resolves with its summary. */
@@ -42,9 +45,10 @@ export async function runMainJob(opts: MainJobOptions): Promise<{ summary: RunSu
   const fleet = new Fleet({ redisUrl: opts.redisUrl, prefix: opts.cfg.QUEUE_PREFIX, name: "ta-fleet:main-job" });
   try {
     const assets = SAMPLE_DATA.map((s) => s.symbol);
-    let run = await dailyRefresh(fleet, assets, opts.asOf);
+    const parent = opts.parent ? { parent: opts.parent } : {};
+    let run = await dailyRefresh(fleet, assets, opts.asOf, parent);
     let rerun = 0;
-    while (opts.fresh && !run.created && rerun < 999) run = await dailyRefresh(fleet, assets, opts.asOf, { rerun: ++rerun });
+    while (opts.fresh && !run.created && rerun < 999) run = await dailyRefresh(fleet, assets, opts.asOf, { rerun: ++rerun, ...parent });
     const key = { asOf: opts.asOf, ...(rerun ? { rerun } : {}) };
     const waiting = waitForRun(fleet, run.rootJobId, assets, key, { timeoutMs: opts.timeoutMs ?? 600_000 });
     const summary = await (opts.abort ? Promise.race([waiting, opts.abort.then(() => Promise.reject(new Error("the fleet stopped first")))]) : waiting);

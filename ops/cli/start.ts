@@ -8,6 +8,8 @@ import { config } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { resolveUrls } from "../bootstrap.ts";
 import { stopStack } from "../embedded/stack.ts";
+import { startObservability } from "../observability.ts";
+import { producerSpan } from "../telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 import { supervisorPidFile } from "./paths.ts";
 
@@ -58,12 +60,19 @@ log.info(
   { board: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/admin/queues`, dashboard: `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}/dashboard`, credentials: cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user ${cfg.BOARD_USER ?? "admin"}, password in ${resolve(cfg.DATA_DIR, "board-password")}` },
   "fleet starting: bull-board URL and credentials",
 );
-void runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, abort: exited }).then(
-  ({ text }) => log.info(`main job finished\n${text}`),
-  (err: Error) => log.error({ err: err.message }, "main job did not complete"),
-);
+// The main job is one trace: its producer span here, every job of the run under it.
+const obs = startObservability({ service: "start", cfg, log, databaseUrl: stack.databaseUrl, redisUrl: stack.redisUrl });
+const producer = producerSpan(obs.telemetry.tracer, "start main-job", { "run.as_of": asOf });
+void runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, abort: exited, parent: producer.context })
+  .then(
+    ({ text }) => log.info(`main job finished\n${text}`),
+    (err: Error) => log.error({ err: err.message }, "main job did not complete"),
+  )
+  .finally(() => producer.span.end());
 
 const code = await exited;
+if (producer.span.isRecording()) producer.span.end();
+await obs.close();
 rmSync(supervisorPidFile(cfg), { force: true });
 await stopOwnServers();
 process.exit(stopping ? 0 : code);

@@ -1,6 +1,7 @@
 // A CLI sub-command: its options, help text, and a prepare step that validates every flag before
 // anything touches Redis (bad input enqueues nothing), returning the action to run.
 import type { ParseArgsConfig } from "node:util";
+import type { Context } from "@opentelemetry/api";
 import type { Config } from "../../ops/config.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 
@@ -14,6 +15,8 @@ export interface CommandContext {
   fleet(): Promise<Fleet>;
   /** Resolves the PostgreSQL URL (embedded stack when no DATABASE_URL). */
   databaseUrl(): Promise<string>;
+  /** The command's producer span (started on first call): what it enqueues continues this trace. */
+  trace(): Promise<Context>;
   out: NodeJS.WriteStream;
 }
 

@@ -30,7 +30,7 @@ export const dailyRefreshCommand: Command = {
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
       const fleet = await ctx.fleet();
-      const r = await dailyRefresh(fleet, assets, asOf, rerun ? { rerun } : {});
+      const r = await dailyRefresh(fleet, assets, asOf, { ...(rerun ? { rerun } : {}), parent: await ctx.trace() });
       ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} run ${r.runId} (root job ${r.rootJobId}) for ${assets.join(", ")}\n`);
       if (!values.wait) return 0;
       const summary = await waitForRun(fleet, r.rootJobId, assets, { asOf, ...(rerun ? { rerun } : {}) }, { timeoutMs: timeoutS * 1000 });

@@ -47,7 +47,7 @@ export const llmBatchCommand: Command = {
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
       const fleet = await ctx.fleet();
-      const job = await enqueue(fleet, llmKind, payload);
+      const job = await enqueue(fleet, llmKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued LLM batch ${batchId} (${tasks.length} tasks) as job ${job.id}\n`);
       if (!values.wait) return 0;
       const r = await waitForLlmJob(fleet, job, timeoutS * 1000);

@@ -49,7 +49,7 @@ export const llmCommand: Command = {
     const timeoutS = positiveSeconds("--timeout", values.timeout, 300);
     return async (ctx) => {
       const fleet = await ctx.fleet();
-      const job = await enqueue(fleet, llmKind, payload);
+      const job = await enqueue(fleet, llmKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued LLM task ${taskId} (job ${job.id})\n`);
       if (!values.wait) return 0;
       const r = await waitForLlmJob(fleet, job, timeoutS * 1000);

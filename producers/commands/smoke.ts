@@ -16,7 +16,7 @@ export const smokeCommand: Command = {
     const timeoutS = positiveSeconds("--timeout", values.timeout, 60);
     return async (ctx) => {
       const fleet = await ctx.fleet();
-      const job = await enqueue(fleet, maintenanceKind, payload);
+      const job = await enqueue(fleet, maintenanceKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued smoke job ${job.id}\n`);
       if (!values.wait) return 0;
       const events = new QueueEvents(maintenanceKind.name, { connection: { url: fleet.opts.redisUrl }, prefix: fleet.prefix });

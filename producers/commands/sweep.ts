@@ -65,7 +65,7 @@ export const sweepCommand: Command = {
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
       const fleet = await ctx.fleet();
-      const r = await enqueueSweep(fleet, spec);
+      const r = await enqueueSweep(fleet, spec, await ctx.trace());
       ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} sweep ${r.sweepId}: ${r.combos} combinations in ${r.chunks} jobs\n`);
       if (!values.wait) return 0;
       const queue = fleet.queue(backtestKind);

@@ -13,6 +13,7 @@
 // failure does not block the others (ignoreDependencyOnFailure on strategy→gate).
 import { createHash } from "node:crypto";
 import type { FlowJob, JobsOptions } from "bullmq";
+import type { Context } from "@opentelemetry/api";
 import { flowNode } from "../enqueue.ts";
 import type { Fleet } from "../fleet.ts";
 import { backtestKind, flowKind, signalKind, stageKind } from "../registry.ts";
@@ -32,6 +33,8 @@ export interface RunKey {
   rerun?: number;
   /** Identifies the run (day, rerun and asset set); carried in every payload, not in job ids. */
   runId: string;
+  /** The trace the run's jobs continue (the producer's span, or the job that adds them). */
+  parent?: Context;
 }
 
 /** Job ids below the root are per (asset, day, rerun): the same work never runs twice under two runs. */
@@ -43,12 +46,12 @@ export function runKey(asOf: string, assets: readonly string[], rerun?: number):
 }
 
 const stage = (fleet: Fleet, s: StageName, asset: string, k: RunKey, children?: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, stageKind, { stage: s, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.required),
+  ...flowNode(fleet, stageKind, { stage: s, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.required, k.parent),
   ...(children ? { children } : {}),
 });
 
 const gate = (fleet: Fleet, g: "indicators" | "strategies", asset: string, k: RunKey, opts: JobsOptions, children: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, flowKind, { node: "gate", gate: g, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, opts),
+  ...flowNode(fleet, flowKind, { node: "gate", gate: g, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, opts, k.parent),
   children,
 });
 
@@ -60,7 +63,7 @@ export function assetTree(fleet: Fleet, asset: string, k: RunKey): FlowJob {
   const quality = stage(fleet, "quality", asset, k, [features]);
   const strategies = gate(fleet, "strategies", asset, k, EDGE.tolerated, [quality]);
   return {
-    ...flowNode(fleet, flowKind, { node: "asset", asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.tolerated),
+    ...flowNode(fleet, flowKind, { node: "asset", asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.tolerated, k.parent),
     children: [strategies],
   };
 }
@@ -68,7 +71,7 @@ export function assetTree(fleet: Fleet, asset: string, k: RunKey): FlowJob {
 export function runTree(fleet: Fleet, assets: string[], k: RunKey): FlowJob {
   const unique = [...new Set(assets)];
   return {
-    ...flowNode(fleet, flowKind, { node: "run", runId: k.runId, asOf: k.asOf, assets: unique }),
+    ...flowNode(fleet, flowKind, { node: "run", runId: k.runId, asOf: k.asOf, assets: unique }, {}, k.parent),
     children: unique.map((a) => assetTree(fleet, a, k)),
   };
 }
@@ -82,8 +85,8 @@ export function indicatorChildren(fleet: Fleet, asset: string, k: RunKey): FlowJ
 export function strategyChildren(fleet: Fleet, asset: string, k: RunKey, signalIds: number[]): FlowJob[] {
   const rerun = k.rerun ? { rerun: k.rerun } : {};
   return signalIds.map((signalId) => ({
-    ...flowNode(fleet, backtestKind, { mode: "signal", signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.tolerated),
-    children: [flowNode(fleet, signalKind, { signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.required)],
+    ...flowNode(fleet, backtestKind, { mode: "signal", signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.tolerated, k.parent),
+    children: [flowNode(fleet, signalKind, { signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.required, k.parent)],
   }));
 }
 
@@ -118,8 +121,8 @@ export interface DailyRefreshResult {
  * Adds the daily-refresh flow for `assets` as of `asOf`: a no-op when the same run exists; refused when
  * another run of that day already covers one of the assets (use a rerun number to run it again).
  */
-export async function dailyRefresh(fleet: Fleet, assets: string[], asOf: string, opts: { rerun?: number } = {}): Promise<DailyRefreshResult> {
-  const k = runKey(asOf, assets, opts.rerun);
+export async function dailyRefresh(fleet: Fleet, assets: string[], asOf: string, opts: { rerun?: number; parent?: Context } = {}): Promise<DailyRefreshResult> {
+  const k = { ...runKey(asOf, assets, opts.rerun), ...(opts.parent ? { parent: opts.parent } : {}) };
   const tree = runTree(fleet, assets, k);
   const rootJobId = tree.opts!.jobId!;
   const flows = fleet.queue(flowKind);

@@ -1,6 +1,7 @@
 // A parameter sweep as one flow: chunk jobs (each evaluates a batch of combinations in a worker thread)
 // under a ranking job that runs when they are done — also when some failed (tolerated edges) — and
 // ranks the full grid by Sharpe.
+import type { Context } from "@opentelemetry/api";
 import { createHash } from "node:crypto";
 import type { FlowJob } from "bullmq";
 import { flowNode } from "../enqueue.ts";
@@ -25,20 +26,20 @@ export function sweepIdOf(s: SweepSpec): string {
   return `${s.asset}-${s.strategy}-${h}`;
 }
 
-export function sweepTree(fleet: Fleet, s: SweepSpec): { tree: FlowJob; sweepId: string; combos: number; chunks: number } {
+export function sweepTree(fleet: Fleet, s: SweepSpec, parent?: Context): { tree: FlowJob; sweepId: string; combos: number; chunks: number } {
   const pairs = emaGridPairs(s.fast, s.slow);
   const sweepId = sweepIdOf(s);
   const children: FlowJob[] = [];
   for (let i = 0, chunk = 0; i < pairs.length; i += s.chunkSize, chunk++) {
     const combos = pairs.slice(i, i + s.chunkSize);
-    children.push(flowNode(fleet, backtestKind, { mode: "sweep-chunk", sweepId, chunk, asset: s.asset, strategy: s.strategy, combos, feeBps: s.feeBps }, EDGE.tolerated));
+    children.push(flowNode(fleet, backtestKind, { mode: "sweep-chunk", sweepId, chunk, asset: s.asset, strategy: s.strategy, combos, feeBps: s.feeBps }, EDGE.tolerated, parent));
   }
-  const root = flowNode(fleet, backtestKind, { mode: "sweep-rank", sweepId, asset: s.asset, strategy: s.strategy, topN: s.topN, grid: { fast: s.fast, slow: s.slow }, feeBps: s.feeBps });
+  const root = flowNode(fleet, backtestKind, { mode: "sweep-rank", sweepId, asset: s.asset, strategy: s.strategy, topN: s.topN, grid: { fast: s.fast, slow: s.slow }, feeBps: s.feeBps }, {}, parent);
   return { tree: { ...root, children }, sweepId, combos: pairs.length, chunks: children.length };
 }
 
-export async function enqueueSweep(fleet: Fleet, s: SweepSpec) {
-  const { tree, ...info } = sweepTree(fleet, s);
+export async function enqueueSweep(fleet: Fleet, s: SweepSpec, parent?: Context) {
+  const { tree, ...info } = sweepTree(fleet, s, parent);
   const rootJobId = tree.opts!.jobId!;
   if (await fleet.queue(backtestKind).getJob(rootJobId)) return { ...info, rootJobId, created: false };
   await fleet.flowProducer().add(tree);

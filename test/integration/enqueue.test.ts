@@ -1,5 +1,4 @@
-import { ROOT_CONTEXT, context, trace, propagation, TraceFlags } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { ROOT_CONTEXT, trace, propagation, TraceFlags } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { enqueue } from "../../queues/enqueue.ts";
@@ -14,7 +13,6 @@ beforeAll(() => {
 afterAll(() => tf.close());
 afterEach(() => {
   propagation.disable();
-  context.disable();
 });
 
 describe("enqueue", () => {
@@ -47,12 +45,11 @@ describe("enqueue", () => {
     expect(job.opts.backoff).toEqual({ type: "exponential", delay: 1000, jitter: 0.5 });
   });
 
-  it("injects the caller's W3C trace context into the job data", async () => {
+  it("injects the parent's W3C trace context into the job data", async () => {
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     const spanContext = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED };
     const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
-    const job = await context.with(ctx, () => enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "traced", message: "m" }));
+    const job = await enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "traced", message: "m" }, {}, ctx);
     expect(job.data._otel).toEqual({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
     expect(job.data.message).toBe("m");
   });

@@ -1,5 +1,6 @@
 // Batches as flows (order-preserving fan-in, waves sized by quota), the producer commands, and the cost
 // report over the ledger they leave behind.
+import { ROOT_CONTEXT } from "@opentelemetry/api";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -87,7 +88,7 @@ describe("producer commands and the cost report", () => {
     const chunks: string[] = [];
     return { stream: { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream, text: () => chunks.join("") };
   };
-  const ctx = (o: ReturnType<typeof out>): CommandContext => ({ cfg, out: o.stream, fleet: async () => tf.fleet, databaseUrl: async () => db.url });
+  const ctx = (o: ReturnType<typeof out>): CommandContext => ({ cfg, out: o.stream, fleet: async () => tf.fleet, databaseUrl: async () => db.url, trace: async () => ROOT_CONTEXT });
 
   it("validate flags and task files before touching Redis, naming the field and value", () => {
     expect(() => llmCommand.prepare({}, [], cfg)).toThrow(UsageError);

@@ -236,7 +236,7 @@ describe("tasks, handoffs and cancellation", () => {
     fakes.gemini.script({ type: "stream-hang", chunks: ["Partial ", "answer ", "so far"] });
     const job = await task({ stream: true });
     await poll(async () => ((await Job.fromId(tf.fleet.queue(llmKind), job.id!))?.progress as { streamedChars?: number })?.streamedChars, "streamed progress");
-    expect(worker.worker.cancelJob(job.id!, "operator cancelled")).toBe(true);
+    expect(worker.cancelJob(job.id!, "operator cancelled")).toBe(true);
     const { state, job: done } = await settled(tf, job.id!);
     expect(state).toBe("failed");
     expect(done.failedReason).toMatch(/^cancelled/);

@@ -56,10 +56,10 @@ async function startFleet(failAt?: string) {
     if (key === failAt) throw new PermanentError(`injected failure at ${key}`);
   };
   const worker = <K extends JobKind>(kind: K, processor: Processor<K>) => t.worker(kind, processor, { hooks, attributes: spanAttributesFor(kind.name as KindName) });
-  await worker(maintenanceKind, async (p) => {
+  await worker(maintenanceKind, async (p, ctx) => {
     if (p.task !== "daily-refresh") throw new Error("unexpected task");
     // What the production maintenance processor does for the scheduler's trigger.
-    return { task: p.task, ...(await dailyRefresh(t.fleet, p.assets, p.asOf!)) };
+    return { task: p.task, ...(await dailyRefresh(t.fleet, p.assets, p.asOf!, { parent: ctx.trace })) };
   });
   await worker(flowKind, flowProcessor({ fleet: t.fleet, activeSignalIds: async () => SIGNALS }));
   await worker(stageKind, async (p) => {

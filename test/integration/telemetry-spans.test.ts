@@ -1,6 +1,6 @@
 // Spans and job metrics from real workers into a real PostgreSQL: parent links across jobs, retries as
 // new spans of the same trace, secrets kept out, re-exports without duplicates, no housekeeping traces.
-import { context, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { insertMetrics, percentiles, rates } from "../../db/repos/metrics.ts";
@@ -69,16 +69,14 @@ describe("job spans in PostgreSQL", () => {
       async (p, ctx) => {
         if (p.task === "smoke" && p.id === "flaky") {
           if (ctx.attempt < 3) throw new Error(`flaky attempt ${ctx.attempt}`);
-          await enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "child", message: "from the third attempt" });
+          await enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "child", message: "from the third attempt" }, {}, ctx.trace);
         }
         return { task: p.task };
       },
       { hooks },
     );
     const producer = telemetry.tracer.startSpan("producer test");
-    await context.with(trace.setSpan(context.active(), producer), () =>
-      enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "flaky", message: "m" }, { backoff: { type: "fixed", delay: 20 } }),
-    );
+    await enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "flaky", message: "m" }, { backoff: { type: "fixed", delay: 20 } }, trace.setSpan(ROOT_CONTEXT, producer));
     producer.end();
     await finished("smoke.child");
     const { traceId, spanId: producerId } = producer.spanContext();
@@ -172,7 +170,7 @@ describe("job spans in PostgreSQL", () => {
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
     const tracer = provider.getTracer("t");
     const root = tracer.startSpan("root");
-    for (const name of ["a", "b"]) tracer.startSpan(name, {}, trace.setSpan(context.active(), root)).end();
+    for (const name of ["a", "b"]) tracer.startSpan(name, {}, trace.setSpan(ROOT_CONTEXT, root)).end();
     root.end();
     const spans = memory.getFinishedSpans();
     const exporter = new PgSpanExporter(db.pool);

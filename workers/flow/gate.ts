@@ -21,7 +21,7 @@ export interface GateDeps {
 
 export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
   const { job, token } = ctx;
-  const k: RunKey = { asOf: p.asOf, runId: p.runId, ...(p.rerun ? { rerun: p.rerun } : {}) };
+  const k: RunKey = { asOf: p.asOf, runId: p.runId, ...(p.rerun ? { rerun: p.rerun } : {}), parent: ctx.trace };
   if (p.step === "start") {
     const children: FlowJob[] =
       p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, await deps.activeSignalIds());

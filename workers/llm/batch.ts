@@ -28,7 +28,7 @@ export async function runBatch(p: BatchPayload, ctx: JobContext, deps: LlmDeps):
     const wave = p.tasks.slice(added, added + size);
     // Deterministic child ids: re-adding a wave after a crash is a no-op.
     const nodes = wave.map((t) => {
-      const node = flowNode(deps.fleet, llmKind, { node: "task", ...t, chainId: p.batchId, ...(p.deadline ? { deadline: p.deadline } : {}) });
+      const node = flowNode(deps.fleet, llmKind, { node: "task", ...t, chainId: p.batchId, ...(p.deadline ? { deadline: p.deadline } : {}) }, {}, ctx.trace);
       return { ...node, opts: { ...node.opts, parent, ignoreDependencyOnFailure: true } };
     });
     await deps.fleet.flowProducer().addBulk(nodes);

@@ -1,6 +1,7 @@
 // One LLM task: genealogy row, handoff in, routing with fallback, output (partial when a stream is
 // cancelled), handoff out to the next task of the chain. A task that already completed (its job re-run
 // after a crash) returns the stored output instead of calling a provider again.
+import type { Context } from "@opentelemetry/api";
 import { DelayedError } from "bullmq";
 import { interruptPendingCalls } from "../../db/repos/llm-ledger.ts";
 import { beginTask, finishTask, type TaskRow } from "../../db/repos/llm-tasks.ts";
@@ -25,7 +26,7 @@ export async function runTask(p: TaskPayload, ctx: JobContext, deps: LlmDeps): P
   if (deadline !== undefined && Date.now() > deadline) throw new PermanentError(`deadline ${p.deadline} passed before the task could run`);
   const chainId = p.chainId ?? p.taskId;
   const row = await beginTask(deps.pool, { taskId: p.taskId, chainId, parentTaskId: p.parentTaskId, handoffId: p.handoffId });
-  if (row.status === "completed") return { ...resultOf(row), ...(await handOff(p, chainId, row.output ?? "", deps)) };
+  if (row.status === "completed") return { ...resultOf(row), ...(await handOff(p, chainId, row.output ?? "", deps, ctx.trace)) };
   // Calls a dead process left open: their cost is unknown and they are not counted.
   await interruptPendingCalls(deps.pool, p.taskId);
   const handoff = p.handoffId ? await loadHandoff(deps.pool, p.handoffId) : undefined;
@@ -87,7 +88,7 @@ export async function runTask(p: TaskPayload, ctx: JobContext, deps: LlmDeps): P
     outputTokens: response.usage.outputTokens,
     costUsd,
   };
-  return { ...result, ...(await handOff(p, chainId, response.text, deps)) };
+  return { ...result, ...(await handOff(p, chainId, response.text, deps, ctx.trace)) };
 }
 
 function resultOf(row: TaskRow): LlmResult {
@@ -105,7 +106,7 @@ function resultOf(row: TaskRow): LlmResult {
 }
 
 /** Stores this task's context and enqueues the next task of the chain with the handoff id and summary. */
-async function handOff(p: TaskPayload, chainId: string, text: string, deps: LlmDeps): Promise<Pick<LlmResult, "next">> {
+async function handOff(p: TaskPayload, chainId: string, text: string, deps: LlmDeps, parent: Context): Promise<Pick<LlmResult, "next">> {
   const [next, ...rest] = p.then ?? [];
   if (!next) return {};
   const h = await createHandoff(deps.pool, { fromTaskId: p.taskId, chainId, context: `Prompt:\n${p.prompt}\n\nAnswer:\n${text}`, summary: text });
@@ -120,6 +121,6 @@ async function handOff(p: TaskPayload, chainId: string, text: string, deps: LlmD
     summary: h.summary,
     ...(rest.length ? { then: rest } : {}),
     ...(p.deadline ? { deadline: p.deadline } : {}),
-  });
+  }, {}, parent);
   return { next: { taskId, handoffId: h.handoffId } };
 }

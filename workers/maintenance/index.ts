@@ -26,7 +26,7 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
       }
       case "daily-refresh": {
         const asOf = p.asOf ?? new Date(ctx.job.timestamp).toISOString().slice(0, 10);
-        return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf)) };
+        return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf, { parent: ctx.trace })) };
       }
       case "quality-rollup": {
         return { task: p.task, ...(await refreshQualityRollups(deps.pool, new Date(Date.now() - p.hours * 3600_000))) };
