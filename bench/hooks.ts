@@ -7,7 +7,7 @@ import type { JobHooks } from "../workers/hooks.ts";
 import { startWorkerObservability } from "../workers/observability.ts";
 import { benchEnv } from "./env.ts";
 
-export async function benchHooks(): Promise<{ hooks: JobHooks; description: string; close(): Promise<void> }> {
+export async function benchHooks(): Promise<{ hooks: JobHooks; description: string; flush(): Promise<void>; close(): Promise<void> }> {
   const env = await benchEnv("queue");
   const log = createLogger({ service: "bench", level: "warn", pretty: false });
   const t = startWorkerObservability({ service: "bench", cfg: config(), log, databaseUrl: env.databaseUrl, redisUrl: env.redisUrl });
@@ -19,6 +19,9 @@ export async function benchHooks(): Promise<{ hooks: JobHooks; description: stri
       const spans = t.obs.telemetry.stats();
       const rows = t.obs.metrics.stats();
       return `tracing + metrics to PostgreSQL${closed ? "" : " (still running)"}: spans written ${spans?.written ?? 0}, dropped ${spans?.dropped ?? 0}; metric rows written ${rows.written}, dropped ${rows.dropped}`;
+    },
+    flush: async () => {
+      await t.obs.telemetry.forceFlush();
     },
     close: async () => {
       await t.close();

@@ -79,9 +79,9 @@ interface LlmUsage {
 const isLlmUsage = (r: unknown): r is LlmUsage => typeof (r as LlmUsage)?.provider === "string" && typeof (r as LlmUsage).inputTokens === "number";
 
 class Observation implements JobObservation {
-  readonly context?: Context;
   readonly traceId?: string;
   private readonly t0 = performance.now();
+  private spanContext?: Context;
 
   constructor(
     private readonly hooks: TelemetryJobHooks,
@@ -89,12 +89,14 @@ class Observation implements JobObservation {
     private readonly job: Job,
     private readonly attempt: number,
     private readonly span: Span | undefined,
-    parent: Context,
+    private readonly parent: Context,
   ) {
-    if (span) {
-      this.context = trace.setSpan(parent, span);
-      this.traceId = span.spanContext().traceId;
-    }
+    if (span) this.traceId = span.spanContext().traceId;
+  }
+
+  // Only processors that enqueue read it: most jobs never build this context.
+  get context(): Context | undefined {
+    return this.span && (this.spanContext ??= trace.setSpan(this.parent, this.span));
   }
 
   end(outcome: JobOutcome, info: { error?: unknown; result?: unknown; attributes?: Record<string, unknown> }): void {
