@@ -1,5 +1,5 @@
-// The `scheduler` process: registers the schedule table, samples every queue's depth into the metrics
-// table, and serves health probes until stopped. BullMQ's job schedulers create the jobs; this process
+// The `scheduler` process: registers the schedule table, samples every queue's depth and the LLM quota use
+// into the metrics table, and serves health probes until stopped. BullMQ's job schedulers create the jobs; this process
 // only keeps their definitions current.
 import { bootstrap } from "../ops/bootstrap.ts";
 import { startQueueDepthSampler } from "../ops/metrics/queue-depth.ts";
@@ -7,6 +7,7 @@ import { startObservability } from "../ops/observability.ts";
 import { startHealthServer } from "../ops/health.ts";
 import { standardProbes } from "../ops/probes.ts";
 import { Fleet } from "../queues/fleet.ts";
+import { budgetsFromConfig, LlmQuota, quotaKey } from "../queues/llm-quota.ts";
 import { registerSchedules } from "./register-schedules.ts";
 import { schedules } from "./schedules.ts";
 
@@ -15,7 +16,14 @@ const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log,
 rt.shutdown.add("observability", () => obs.close());
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:scheduler" });
 rt.shutdown.add("fleet", () => fleet.close());
-const sampler = startQueueDepthSampler({ queues: fleet.allQueues(), metrics: obs.metrics, onError: (err) => rt.log.warn({ err: err.message }, "queue depth sample failed") });
+const budgets = budgetsFromConfig(rt.cfg);
+const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, obs.pool, rt.log);
+const sampler = startQueueDepthSampler({
+  queues: fleet.allQueues(),
+  metrics: obs.metrics,
+  quota: { store: quota.store, keys: [...budgets.keys()].map(quotaKey) },
+  onError: (err) => rt.log.warn({ err: err.message }, "queue depth sample failed"),
+});
 rt.shutdown.add("queue-depth", () => sampler.close());
 const result = await registerSchedules(fleet, schedules(rt.cfg));
 rt.log.info(result, "schedules registered");

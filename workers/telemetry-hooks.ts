@@ -5,6 +5,7 @@
 import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Job } from "bullmq";
 import type { Counter, Histogram, MetricsCollector } from "../ops/metrics/collector.ts";
+import { JOB_METRICS } from "../ops/metrics/names.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { JobHooks, JobObservation, JobOutcome } from "./hooks.ts";
 import { workflowTransition, type WorkflowRecorder } from "./workflow-hooks.ts";
@@ -24,16 +25,6 @@ export interface TelemetryHooksOptions {
 const TRACED_MAINTENANCE = new Set(["daily-refresh", "smoke"]);
 export const HOUSEKEEPING = (queue: string, jobName: string) => queue === "maintenance" && !TRACED_MAINTENANCE.has(jobName);
 
-/** Metric names in observability.metrics (durations in ms). */
-export const JOB_METRICS = Object.freeze({
-  wait: "job_wait_ms",
-  run: "job_run_ms",
-  attempts: "job_attempts",
-  outcomes: "job_outcomes",
-  rows: "rows_written",
-  llmTokens: "llm_tokens",
-  llmLatency: "llm_latency_ms",
-});
 
 const NOOP_COUNTER: Counter = { inc() {} };
 const NOOP_HISTOGRAM: Histogram = { observe() {} };

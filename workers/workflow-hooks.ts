@@ -1,13 +1,12 @@
 // Workflow state from job outcomes: which finished job is which step of which flow run. The runtime's hooks
 // call record(); rows are written in the background (bounded, retried), never on the job's path.
 import type { Job } from "bullmq";
-import { recordTransition, type WorkflowTransition } from "../db/repos/workflow.ts";
+import { recordTransition, WORKFLOW_TYPE, type WorkflowTransition } from "../db/repos/workflow.ts";
 import type { AssetSummary, RunSummary } from "../queues/kinds/flow.ts";
 import type { Pool } from "../db/pool.ts";
 import { BoundedWriter, isDataError, type WriterStats } from "../ops/bounded-writer.ts";
 import type { JobOutcome } from "./hooks.ts";
 
-export const WORKFLOW_TYPE = "daily-refresh";
 const FLOW_QUEUES = new Set(["flow", "stage", "signal", "backtest"]);
 
 type Data = Record<string, unknown>;

@@ -3,6 +3,9 @@ import type { Pool, PoolClient } from "../pool.ts";
 
 type Db = Pick<Pool | PoolClient, "query">;
 
+/** The workflow type of a daily-refresh run (the only flow recorded in workflow_state so far). */
+export const WORKFLOW_TYPE = "daily-refresh";
+
 export type WorkflowStatus = "pending" | "running" | "completed" | "partial" | "failed" | "cancelled";
 
 export interface WorkflowTransition {

@@ -1,4 +1,4 @@
-// The llm-budget rule's input from the LLM layer's live quota use (workers/llm/quota.ts LlmQuota
+// The llm-budget rule's input from the LLM layer's live quota use (queues/llm-quota.ts LlmQuota
 // .budgetUsage): per provider, the daily measure (requests or tokens) that is closest to its budget.
 import type { BudgetUsage } from "./sources.ts";
 

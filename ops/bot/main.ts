@@ -15,7 +15,7 @@ import { ChatOps } from "./chat-ops.ts";
 import { handleCommand } from "./commands.ts";
 import { ChatOpsPoller } from "./poller.ts";
 // The LLM layer owns the budgets; this composition root only reads their live use.
-import { budgetsFromConfig, LlmQuota } from "../../workers/llm/quota.ts";
+import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 
 const rt = await bootstrap("bot");
 const { cfg, log } = rt;

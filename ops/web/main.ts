@@ -14,7 +14,7 @@ import { createWebApp, BOARD_PATH } from "./app.ts";
 import { InsecureBindError, resolveCredentials, type ResolvedCredentials } from "./auth.ts";
 import { DASHBOARD_PATH } from "./dashboard/router.ts";
 // The LLM layer owns the budgets; the dashboard only reads their live use.
-import { budgetsFromConfig, LlmQuota } from "../../workers/llm/quota.ts";
+import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 
 // Decided before anything starts: no credentials on a non-loopback address is refused outright.
 let auth: ResolvedCredentials;

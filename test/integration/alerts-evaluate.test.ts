@@ -11,7 +11,7 @@ import { maintenanceKind, stageKind } from "../../queues/registry.ts";
 import { schedules } from "../../producers/schedules.ts";
 import type { ComputePool } from "../../workers/compute/pool.ts";
 import { maintenanceProcessor } from "../../workers/maintenance/index.ts";
-import { budgetFromSpec, LlmQuota } from "../../workers/llm/quota.ts";
+import { budgetFromSpec, LlmQuota } from "../../queues/llm-quota.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { memoryLogger } from "../helpers/log.ts";

@@ -10,7 +10,7 @@ import { llmKind } from "../../queues/registry.ts";
 import { llmDepsFromConfig } from "../../workers/llm/deps.ts";
 import { llmProcessor } from "../../workers/llm/processor.ts";
 import { OFFLINE_LABEL } from "../../workers/llm/providers/offline.ts";
-import { LlmQuota, NoQuotaError, windowEdge } from "../../workers/llm/quota.ts";
+import { LlmQuota, NoQuotaError, windowEdge } from "../../queues/llm-quota.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { settled } from "../fakes/llm-setup.ts";

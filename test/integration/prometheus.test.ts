@@ -1,6 +1,7 @@
 // /metrics on the web app: behind auth, queue depths for every queue, fleet rates from the metrics table,
 // seed 003's quality metrics from quality_metrics; `promtool check metrics` accepts it, the alert rules
-// pass `promtool check rules` and their unit tests, and the dashboard and rules use only served metrics.
+// pass `promtool check rules` and their unit tests, and the dashboard and rules use only served metrics;
+// the scheduler's sampler writes queue depths and quota use into the metrics table.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
@@ -8,9 +9,12 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertMetrics } from "../../db/repos/metrics.ts";
 import { saveQuality, type QualityRecord } from "../../db/repos/quality.ts";
+import { MetricsCollector } from "../../ops/metrics/collector.ts";
 import { prometheusRegistry } from "../../ops/metrics/prometheus.ts";
+import { QUEUE_STATES, startQueueDepthSampler } from "../../ops/metrics/queue-depth.ts";
 import { createWebApp } from "../../ops/web/app.ts";
-import { KIND_NAMES, stageKind } from "../../queues/registry.ts";
+import { QuotaStore } from "../../queues/quota.ts";
+import { KIND_NAMES, maintenanceKind, stageKind } from "../../queues/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 
@@ -171,5 +175,32 @@ describe("/metrics", () => {
     const used = new Set(exprs.flatMap((e) => e.match(/\b(?:ta_fleet|quality)_[a-z_]+\b/g) ?? []));
     expect(used.size).toBeGreaterThan(15);
     expect([...used].filter((m) => !served.has(m))).toEqual([]);
+  });
+});
+
+describe("the scheduler's sampler", () => {
+  it("writes every queue's depth by state and the quota use into observability.metrics", async () => {
+    const store = new QuotaStore(tf.fleet.redis, tf.fleet.prefix, new Map([["llm.test", { maxConcurrent: 2, day: { requests: 10 }, leaseMs: 60_000 }]]));
+    const r = await store.reserve("llm.test", 5);
+    expect(r.ok).toBe(true);
+    await tf.fleet.queue(maintenanceKind).add("smoke", { task: "smoke", id: "depth", message: "m" }, { delay: 60_000 });
+    const metrics = new MetricsCollector({ component: "scheduler", write: (rows) => insertMetrics(db.pool, rows) });
+    const sampler = startQueueDepthSampler({ queues: tf.fleet.allQueues(), metrics, everyMs: 3_600_000, quota: { store, keys: ["llm.test"] } });
+    try {
+      await sampler.sample();
+      await metrics.flush();
+    } finally {
+      await sampler.close();
+      await metrics.close();
+    }
+    const { rows } = await db.pool.query<{ metric_name: string; labels: Record<string, string>; value: number }>(
+      "SELECT metric_name, labels, value FROM observability.metrics WHERE component = 'scheduler' ORDER BY metric_name",
+    );
+    const value = (name: string, labels: Record<string, string>) => rows.find((m) => m.metric_name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v))?.value;
+    expect(rows.filter((m) => m.metric_name === "queue_jobs")).toHaveLength(KIND_NAMES.length * QUEUE_STATES.length);
+    expect(value("queue_jobs", { queue: "maintenance", state: "delayed" })).toBe(1);
+    expect(value("quota_active", { key: "llm.test" })).toBe(1);
+    expect(value("quota_day_requests", { key: "llm.test" })).toBe(1);
+    expect(value("quota_day_tokens", { key: "llm.test" })).toBe(5);
   });
 });

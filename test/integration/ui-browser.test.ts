@@ -26,7 +26,7 @@ import type { KindName } from "../../queues/registry.ts";
 import { KINDS, llmKind, maintenanceKind } from "../../queues/registry.ts";
 import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
 import type { ComputePool } from "../../workers/compute/pool.ts";
-import { budgetsFromConfig, LlmQuota } from "../../workers/llm/quota.ts";
+import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 import { newTaskId } from "../../workers/llm/task-id.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../workers/observability.ts";
 import { buildProcessors } from "../../workers/processors.ts";

@@ -4,7 +4,7 @@ import { derivedTaskId, newTaskId, TASK_ID } from "../../queues/kinds/llm.ts";
 import { summarize } from "../../workers/llm/handoff.ts";
 import { callCost, priceFor, priceTable } from "../../workers/llm/pricing.ts";
 import { buildProviders } from "../../workers/llm/providers/index.ts";
-import { budgetFromSpec, crossed, windowEdge } from "../../workers/llm/quota.ts";
+import { budgetFromSpec, crossed, windowEdge } from "../../queues/llm-quota.ts";
 import { routeOrder } from "../../workers/llm/router.ts";
 import type { ProviderAdapter, Tier } from "../../workers/llm/types.ts";
 

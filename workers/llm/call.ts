@@ -5,7 +5,7 @@ import { discardCall, finishCall, startCall, type CallEnd, type CallKey } from "
 import type { Logger } from "../../ops/logger.ts";
 import { CallCancelledError, InvalidRequestError, ProviderUnusableError, RetryableCallError } from "./errors.ts";
 import { callCost, priceFor, type PriceTable } from "./pricing.ts";
-import { NoQuotaError, type LlmQuota } from "./quota.ts";
+import { NoQuotaError, type LlmQuota } from "../../queues/llm-quota.ts";
 import type { ChatRequest, ChatResponse, ProviderAdapter, Usage } from "./types.ts";
 
 export interface CallIdentity {

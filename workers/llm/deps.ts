@@ -7,7 +7,7 @@ import type { WorkerDeps } from "../deps.ts";
 import { priceTable, type PriceTable } from "./pricing.ts";
 import { buildProviders, NO_PROVIDER_MESSAGE } from "./providers/index.ts";
 import { warmFetch } from "./providers/send-gate.ts";
-import { budgetsFromConfig, LlmQuota } from "./quota.ts";
+import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
 import type { ProviderAdapter, Tier } from "./types.ts";
 

@@ -4,7 +4,7 @@
 import { PermanentError } from "../errors.ts";
 import { callProvider, type CallDeps, type CallIdentity, type CallOutcome } from "./call.ts";
 import { InvalidRequestError, ProviderUnusableError, RetryableCallError } from "./errors.ts";
-import { NoQuotaError } from "./quota.ts";
+import { NoQuotaError } from "../../queues/llm-quota.ts";
 import { retryDelay, sleep, type RetryPolicy } from "./retry.ts";
 import type { ChatRequest, ProviderAdapter, Tier } from "./types.ts";
 

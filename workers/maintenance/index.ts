@@ -3,7 +3,7 @@ import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import { createAlerting } from "../../ops/alerts/alerting.ts";
 import { budgetUsageFrom } from "../../ops/alerts/budgets.ts";
-import { budgetsFromConfig, LlmQuota } from "../llm/quota.ts";
+import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 import type { maintenanceKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";

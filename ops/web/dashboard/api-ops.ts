@@ -1,8 +1,8 @@
 // JSON endpoints of the operational pages: fleet overview, flow runs with their traces, alerts.
 import { Router, type Request, type Response } from "express";
 import { counterSeries, listAlerts, percentileSeries, recentWorkflows, traceIdOfJob, traceSpans, workflowWithEvents } from "../../../db/repos/dashboard-ops.ts";
-import { JOB_METRICS } from "../../../workers/telemetry-hooks.ts";
-import { WORKFLOW_TYPE } from "../../../workers/workflow-hooks.ts";
+import { JOB_METRICS } from "../../metrics/names.ts";
+import { WORKFLOW_TYPE } from "../../../db/repos/workflow.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { P, Q, parseParams } from "./params.ts";
 import { queueViews, recentFailures } from "./queues-view.ts";

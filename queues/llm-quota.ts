@@ -1,13 +1,13 @@
 // Per-provider budgets on the queue fabric's QuotaStore (fleet-wide, in Redis): requests and tokens per day
 // (local day in LLM_QUOTA_TZ), requests and tokens per minute, calls in flight (leases a dead process
 // loses). Each grant that crosses 50 / 80 / 90 % of a daily budget records a warning row once.
-import type { Config, LlmBudgetSpec } from "../../ops/config.ts";
-import type { Pool } from "../../db/pool.ts";
-import { recordBudgetWarnings, type BudgetWarning } from "../../db/repos/llm-budget.ts";
-import type { Logger } from "../../ops/logger.ts";
-import { QuotaStore, type Budget, type Lease } from "../../queues/quota.ts";
-import { dayKey } from "../../queues/quota-time.ts";
-import type { Redis } from "../../queues/connection.ts";
+import type { Config, LlmBudgetSpec } from "../ops/config.ts";
+import type { Pool } from "../db/pool.ts";
+import { recordBudgetWarnings, type BudgetWarning } from "../db/repos/llm-budget.ts";
+import type { Logger } from "../ops/logger.ts";
+import { QuotaStore, type Budget, type Lease } from "./quota.ts";
+import { dayKey } from "./quota-time.ts";
+import type { Redis } from "./connection.ts";
 
 export const THRESHOLDS = [50, 80, 90] as const;
 const LEASE_MS = 60_000;
