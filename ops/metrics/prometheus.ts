@@ -68,14 +68,22 @@ async function takeSnapshot(src: PrometheusSources): Promise<Snapshot> {
 }
 
 type G = Gauge<string>;
+interface MetricConfig<M> {
+  name: string;
+  help: string;
+  labelNames: string[];
+  registers: Registry[];
+  collect(this: M): Promise<void>;
+}
 
 export function prometheusRegistry(src: PrometheusSources): Registry {
   const registry = new Registry();
   let inflight: Promise<Snapshot> | undefined;
   // A scrape calls every metric's collect() at once: they share the snapshot taken while it is in flight.
   const snapshot = () => (inflight ??= takeSnapshot(src).finally(() => (inflight = undefined)));
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: G, s: Snapshot) => void) =>
-    new Gauge({
+  // Every metric is filled from the scrape's snapshot: reset, then set what the snapshot holds.
+  const collected = <M extends { reset(): void }>(make: (cfg: MetricConfig<M>) => M, name: string, help: string, labelNames: string[], fill: (m: M, s: Snapshot) => void) =>
+    make({
       name,
       help,
       labelNames,
@@ -86,18 +94,8 @@ export function prometheusRegistry(src: PrometheusSources): Registry {
         fill(this, s);
       },
     });
-  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, s: Snapshot) => void) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        const s = await snapshot();
-        this.reset();
-        fill(this, s);
-      },
-    });
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: G, s: Snapshot) => void) => collected((c) => new Gauge(c), name, help, labelNames, fill);
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, s: Snapshot) => void) => collected((c) => new Counter(c), name, help, labelNames, fill);
   const perSymbol = (name: string, help: string, pick: (q: QualityLatest) => number) =>
     gauge(name, help, ["symbol"], (g, s) => s.quality.forEach((q) => g.set({ symbol: q.symbol }, pick(q))));
   // A gauge over a window, not a Prometheus summary (whose _sum/_count would have to be cumulative):
