@@ -18,5 +18,6 @@ export function schedules(cfg: Config): Schedule[] {
     { id: "metrics-partitions", pattern: "0 5 0 * * *", tz: "UTC", payload: { task: "metrics-partitions", ahead: 3, retentionDays: 90 } },
     { id: "alerts-evaluate", pattern: "0 * * * * *", tz: "UTC", payload: { task: "alerts-evaluate" } },
     { id: "quality-rollup", pattern: "0 10 * * * *", tz: "UTC", payload: { task: "quality-rollup", hours: 48 } },
+    { id: "llm-calls-expire", pattern: "0 20 * * * *", tz: "UTC", payload: { task: "llm-calls-expire", olderThanMinutes: 60 } },
   ];
 }

@@ -61,6 +61,15 @@ export async function interruptPendingCalls(pool: Pool, taskId: string): Promise
   return r.rowCount ?? 0;
 }
 
+/**
+ * Calls still pending long after any call can last: their process died and their job never ran again (it was
+ * removed, or it failed for good elsewhere). Interrupted like above; returns how many.
+ */
+export async function interruptStaleCalls(pool: Pool, olderThanMinutes: number): Promise<number> {
+  const r = await pool.query("UPDATE llm_calls SET status = 'interrupted', finished_at = now() WHERE status = 'pending' AND started_at < now() - make_interval(mins => $1)", [olderThanMinutes]);
+  return r.rowCount ?? 0;
+}
+
 export type CostGrouping = "provider" | "model" | "day";
 
 export interface CostRow {

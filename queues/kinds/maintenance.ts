@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BASE_JOB_OPTIONS, defineKind, isoDate, symbol } from "../kind.ts";
 
-export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "alerts-evaluate", "quality-rollup"] as const;
+export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "alerts-evaluate", "quality-rollup", "llm-calls-expire"] as const;
 
 export interface MaintenanceResult {
   task: (typeof MAINTENANCE_TASKS)[number];
@@ -21,6 +21,8 @@ const schema = z.discriminatedUnion("task", [
   z.strictObject({ task: z.literal("alerts-evaluate") }),
   // Hourly: recompute the quality rollups over the last `hours` hours (idempotent upserts).
   z.strictObject({ task: z.literal("quality-rollup"), hours: z.number().int().min(1).max(24 * 400).default(48) }),
+  // Hourly: LLM ledger rows still `pending` after this long belong to calls whose process died.
+  z.strictObject({ task: z.literal("llm-calls-expire"), olderThanMinutes: z.number().int().min(10).max(7 * 24 * 60).default(60) }),
 ]);
 
 export const maintenanceKind = defineKind<"maintenance", typeof schema, MaintenanceResult>({

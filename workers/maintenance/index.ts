@@ -1,4 +1,5 @@
 // The fleet's own housekeeping jobs.
+import { interruptStaleCalls } from "../../db/repos/llm-ledger.ts";
 import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import { createAlerting } from "../../ops/alerts/alerting.ts";
@@ -35,6 +36,9 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
         const created = await deps.pool.query<{ n: number }>("SELECT observability.ensure_metrics_partitions($1) AS n", [p.ahead]);
         const dropped = await deps.pool.query<{ n: number }>("SELECT observability.drop_metrics_partitions(make_interval(days => $1)) AS n", [p.retentionDays]);
         return { task: p.task, created: created.rows[0]!.n, dropped: dropped.rows[0]!.n };
+      }
+      case "llm-calls-expire": {
+        return { task: p.task, interrupted: await interruptStaleCalls(deps.pool, p.olderThanMinutes) };
       }
       case "alerts-evaluate": {
         const evaluated = await alerting.evaluate();
