@@ -1,6 +1,6 @@
 // The `scheduler` process: registers the schedule table, samples every queue's depth and the LLM quota use
-// into the metrics table, and serves health probes until stopped. BullMQ's job schedulers create the jobs; this process
-// only keeps their definitions current.
+// into the metrics table, and serves health probes until stopped. BullMQ's job schedulers create the jobs;
+// this process only keeps their definitions current.
 import { bootstrap } from "../ops/bootstrap.ts";
 import { startQueueDepthSampler } from "../ops/metrics/queue-depth.ts";
 import { startObservability } from "../ops/observability.ts";

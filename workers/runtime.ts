@@ -78,7 +78,6 @@ export class FleetWorker<K extends JobKind> {
       const abort = new JobAbort(this.shutdown.signal, kind.timeoutMs);
       if (job.id) this.active.set(job.id, abort);
       let lease: Lease | undefined;
-      let outcome: JobOutcome = "completed";
       try {
         const need = opts.quota?.resource(payload);
         if (need && opts.quota) {
@@ -99,7 +98,7 @@ export class FleetWorker<K extends JobKind> {
       } catch (err) {
         if (lease) await opts.quota!.store.release(lease).catch(() => {});
         const mapped = await this.classify(err, job, token, abort.cancelled, attempt);
-        outcome = outcomeOf(mapped, job, attempt);
+        const outcome = outcomeOf(mapped, job, attempt);
         endSafely(obs, outcome, { error: mapped });
         if (outcome === "failed" || outcome === "retrying") jobLogger(opts.log, kind.name, job, attempt, obs.traceId).warn({ err: (mapped as Error).message, outcome }, "job failed");
         throw mapped;
@@ -221,9 +220,9 @@ function jobLogger(log: Logger, queue: string, job: Job, attempt: number, traceI
 class JobAbort {
   private ac?: AbortController;
   private timer?: NodeJS.Timeout;
+  private onShutdown?: () => void;
   /** Set by cancel(): the job failed because an operator cancelled it. */
   cancelled?: { reason: unknown };
-  private readonly onShutdown = () => this.ac!.abort(this.shutdown.reason);
 
   constructor(
     private readonly shutdown: AbortSignal,
@@ -235,6 +234,7 @@ class JobAbort {
     const ac = (this.ac = new AbortController());
     if (this.cancelled) ac.abort(this.cancelled.reason);
     else if (this.shutdown.aborted) ac.abort(this.shutdown.reason);
+    this.onShutdown = () => ac.abort(this.shutdown.reason);
     this.shutdown.addEventListener("abort", this.onShutdown, { once: true });
     this.timer = setTimeout(() => ac.abort(new AbortedError(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     this.timer.unref();
@@ -247,7 +247,7 @@ class JobAbort {
   }
 
   dispose(): void {
-    if (!this.ac) return;
+    if (!this.onShutdown) return;
     clearTimeout(this.timer);
     this.shutdown.removeEventListener("abort", this.onShutdown);
   }
