@@ -1,7 +1,7 @@
 // Samples every queue's depth by state (and quota usage) into the metrics collector on a timer.
 import type { Queue } from "bullmq";
 import type { QuotaStore } from "../../queues/quota.ts";
-import type { Gauge, MetricsCollector } from "./collector.ts";
+import type { MetricsCollector } from "./collector.ts";
 
 export const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
 
@@ -21,13 +21,6 @@ export interface Sampler {
 }
 
 export function startQueueDepthSampler(opts: SamplerOptions): Sampler {
-  const gauges = new Map<string, Gauge>();
-  const gauge = (name: string, labels: Record<string, string>) => {
-    const key = `${name}\u0000${JSON.stringify(labels)}`;
-    let g = gauges.get(key);
-    if (!g) gauges.set(key, (g = opts.metrics.gauge(name, labels)));
-    return g;
-  };
   let running: Promise<void> | undefined;
   const sample = () =>
     (running ??= (async () => {
@@ -35,15 +28,15 @@ export function startQueueDepthSampler(opts: SamplerOptions): Sampler {
         await Promise.all(
           opts.queues.map(async (q) => {
             const counts = await q.getJobCounts(...QUEUE_STATES);
-            for (const state of QUEUE_STATES) gauge("queue_jobs", { queue: q.name, state }).set(counts[state] ?? 0);
+            for (const state of QUEUE_STATES) opts.metrics.gauge("queue_jobs", { queue: q.name, state }).set(counts[state] ?? 0);
           }),
         );
         for (const key of opts.quota?.keys ?? []) {
           const u = await opts.quota!.store.usage(key);
-          gauge("quota_active", { key }).set(u.active);
-          gauge("quota_day_requests", { key }).set(u.dayRequests);
-          gauge("quota_day_tokens", { key }).set(u.dayTokens);
-          gauge("quota_window_tokens", { key }).set(u.windowTokens);
+          opts.metrics.gauge("quota_active", { key }).set(u.active);
+          opts.metrics.gauge("quota_day_requests", { key }).set(u.dayRequests);
+          opts.metrics.gauge("quota_day_tokens", { key }).set(u.dayTokens);
+          opts.metrics.gauge("quota_window_tokens", { key }).set(u.windowTokens);
         }
       } catch (err) {
         opts.onError?.(err as Error);

@@ -17,6 +17,8 @@ import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { poll } from "../helpers/wait.ts";
 
 const SECRET = "s3cr3t-Pa55w0rd-value";
+// The shape of a Telegram bot token (bot id, colon, 35 characters), not a real one.
+const BOT_TOKEN = `123456789:${"F".repeat(35)}`;
 let db: TestDatabase;
 let telemetry: Telemetry;
 let metrics: MetricsCollector;
@@ -108,9 +110,9 @@ describe("job spans in PostgreSQL", () => {
     await tf.worker(
       maintenanceKind,
       async () => {
-        throw new PermanentError(`cannot reach postgres://fleet:${SECRET}@db/ta with bot 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq`);
+        throw new PermanentError(`cannot reach postgres://fleet:${SECRET}@db/ta with bot ${BOT_TOKEN}`);
       },
-      { hooks, attributes: () => ({ "bot.token": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq", note: `password is ${SECRET}` }) },
+      { hooks, attributes: () => ({ "bot.token": BOT_TOKEN, note: `password is ${SECRET}` }) },
     );
     await enqueue(tf.fleet, maintenanceKind, { task: "smoke", id: "leaky", message: "m" });
     await finished("smoke.leaky");
@@ -119,7 +121,7 @@ describe("job spans in PostgreSQL", () => {
     expect(row.status_code).toBe("ERROR");
     const stored = JSON.stringify(row);
     expect(stored).not.toContain(SECRET);
-    expect(stored).not.toContain("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq");
+    expect(stored).not.toContain(BOT_TOKEN);
     expect(row.attributes["bot.token"]).toBe("[redacted]");
     expect(row.status_message).toContain("postgres://fleet:[redacted]@db/ta");
   });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Redactor } from "../../ops/telemetry-pg-exporter.ts";
 
+// The shape of a Telegram bot token (bot id, colon, 35 characters), not a real one.
+const BOT_TOKEN = `123456789:${"F".repeat(35)}`;
 const r = new Redactor(["hunter2-secret-value", "short", undefined]);
 
 describe("span redaction", () => {
@@ -13,7 +15,7 @@ describe("span redaction", () => {
   it("removes credential-looking substrings", () => {
     expect(r.text("connect postgres://fleet:s3cr3t@db.internal:5432/ta failed")).toBe("connect postgres://fleet:[redacted]@db.internal:5432/ta failed");
     expect(r.text("redis://:pw@127.0.0.1:6379")).toBe("redis://:[redacted]@127.0.0.1:6379");
-    expect(r.text("bot 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq says")).toBe("bot [redacted] says");
+    expect(r.text(`bot ${BOT_TOKEN} says`)).toBe("bot [redacted] says");
     expect(r.text("header Authorization: Bearer abc.def.ghi-123")).toBe("header Authorization: Bearer [redacted]");
     expect(r.text("key sk-ant-api03-abcdefghijklmnopqrstuv used")).toBe("key [redacted] used");
     expect(r.text("plain text, http://example.com/path, 12:30")).toBe("plain text, http://example.com/path, 12:30");
