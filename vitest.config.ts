@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Whole fleets under faults: their own run, after this one (vitest.faults.config.ts).
+    exclude: ["test/faults/**", "**/node_modules/**"],
     globalSetup: ["test/setup/global.ts"],
     setupFiles: ["test/setup/leaks.ts"],
     pool: "forks",

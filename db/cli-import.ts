@@ -1,11 +1,13 @@
 // `npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY`
 import { parseArgs } from "node:util";
 import { bootstrap } from "../ops/bootstrap.ts";
-import { symbol as symbolSchema } from "../queues/kind.ts";
+import { SYMBOL_RULE, symbol as symbolSchema } from "../queues/kind.ts";
 import { ImportError, importPrices } from "./import/import-prices.ts";
 
+const USAGE = "usage: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY";
+
 function usage(msg: string): never {
-  process.stderr.write(`ta-fleet import: ${msg}\nusage: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY\n`);
+  process.stderr.write(`ta-fleet import: ${msg} (${USAGE})\n`);
   process.exit(2);
 }
 
@@ -17,15 +19,23 @@ try {
 }
 const { values, positionals } = parsed;
 if (positionals.length !== 1) usage(`expected one CSV file (got ${positionals.length})`);
-if (!values.symbol || !symbolSchema.safeParse(values.symbol).success) usage(`--symbol: must be 1-24 letters, digits, ^ = _ - (got ${JSON.stringify(values.symbol)})`);
+if (!values.symbol || !symbolSchema.safeParse(values.symbol).success) usage(`--symbol: ${SYMBOL_RULE} (got ${JSON.stringify(values.symbol)})`);
 if (values.session !== "CRYPTO" && values.session !== "EQUITY") usage(`--session: must be CRYPTO or EQUITY (got ${JSON.stringify(values.session)})`);
 
 const rt = await bootstrap("import", { oneShot: true });
+// Registered last, so a signal stops the import (rolled back) before the pool it runs on is closed.
+const stop = new AbortController();
+const running = importPrices(rt.pool, positionals[0]!, values.symbol, values.session, { maxBytes: rt.cfg.IMPORT_MAX_BYTES, signal: stop.signal });
+rt.shutdown.add("import", () => {
+  stop.abort();
+  return running.catch(() => {});
+});
 try {
-  const r = await importPrices(rt.pool, positionals[0]!, values.symbol, values.session);
+  const r = await running;
   process.stdout.write(`${values.symbol}: ${r.rows} rows valid, ${r.written} written${r.written ? "" : " (already up to date)"}\n`);
   await rt.shutdown.shutdown("done");
 } catch (err) {
-  process.stderr.write(`ta-fleet import: ${(err as Error).message}\n`);
-  await rt.shutdown.shutdown("failed", err instanceof ImportError ? 2 : 1);
+  const interrupted = stop.signal.aborted;
+  process.stderr.write(`ta-fleet import: ${interrupted ? "interrupted; nothing imported" : (err as Error).message}\n`);
+  await rt.shutdown.shutdown("failed", err instanceof ImportError && !interrupted ? 2 : 1);
 }

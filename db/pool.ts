@@ -1,5 +1,7 @@
-// One pg Pool per process. Errors on idle clients (server restart) are logged by the owner instead of
-// crashing the process: the pool replaces the client on next use.
+// One pg Pool per process. Every client gets an error listener for its whole life, not only while idle:
+// a server restart (57P01) or a dropped socket while a client is checked out — inside a transaction, say —
+// would otherwise be an unhandled 'error' event that kills the process. A broken client is discarded
+// (pg marks it not queryable and the pool drops it on release), never reused.
 import pg from "pg";
 
 export type Pool = pg.Pool;
@@ -10,7 +12,10 @@ export interface PoolOptions {
   applicationName?: string;
   /** Cap on any single statement, so a stuck query cannot hold a job forever. */
   statementTimeoutMs?: number;
+  /** Any client's connection error (idle or checked out); the owner decides what to log. */
   onError?: (err: Error) => void;
+  /** A new client connected: the server is reachable. */
+  onConnect?: () => void;
 }
 
 export function createPool(url: string, opts: PoolOptions = {}): Pool {
@@ -23,7 +28,13 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
     idleTimeoutMillis: 30_000,
     allowExitOnIdle: true,
   });
-  pool.on("error", (err) => opts.onError?.(err));
+  const onError = (err: Error) => opts.onError?.(err);
+  // The pool's own 'error' event covers idle clients only and needs a listener too.
+  pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", onError);
+    opts.onConnect?.();
+  });
   return pool;
 }
 
@@ -40,15 +51,17 @@ export function poolCloser(pool: Pool, timeoutMs = 5_000): () => Promise<void> {
 /** Runs `fn` in a transaction on one client; rolls back on any error. */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query("BEGIN");
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
+    // A failed ROLLBACK means the connection itself is gone: the client must not go back to the pool.
+    await client.query("ROLLBACK").catch((e: Error) => (broken = e));
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

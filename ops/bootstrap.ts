@@ -1,10 +1,13 @@
 // What every entry point needs: the frozen config, a logger, the Redis/PostgreSQL URLs (the embedded
 // local stack when none are configured) and a pool, plus a shutdown registry.
 import { createPool, poolCloser, type Pool } from "../db/pool.ts";
+import { redisPinger } from "../queues/connection.ts";
 import { config, type Config } from "./config.ts";
 import { ensureStack, SetupError, stopStack } from "./embedded/stack.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { DependencyMonitor } from "./outage.ts";
 import { installShutdown } from "./shutdown.ts";
+import { exitWithSupervisor } from "./supervised.ts";
 
 export interface Runtime {
   cfg: Config;
@@ -12,6 +15,8 @@ export interface Runtime {
   redisUrl: string;
   databaseUrl: string;
   pool: Pool;
+  /** This process's view of Redis and PostgreSQL: one log line per outage, not one per retry. */
+  deps: DependencyMonitor;
   shutdown: ReturnType<typeof installShutdown>;
 }
 
@@ -43,9 +48,17 @@ export async function bootstrap(service: string, opts: { oneShot?: boolean } = {
   const log = createLogger({ service, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
   const { redisUrl, databaseUrl, started } = await resolveUrls(cfg, log);
   const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+  exitWithSupervisor(shutdown, log);
   // Registered first, so it runs last: after every connection to the servers is closed.
   if (opts.oneShot && started.length) shutdown.add("embedded-servers", () => stopStack(cfg.DATA_DIR, started));
-  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => log.warn({ err: err.message }, "idle PostgreSQL client error") });
+  const redis = redisPinger(redisUrl);
+  const deps = new DependencyMonitor(log, { postgres: () => pool.query("SELECT 1"), redis: () => redis.ping() });
+  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => deps.report(err, "postgres client") });
   shutdown.add("pg-pool", poolCloser(pool));
-  return { cfg, log, redisUrl, databaseUrl, pool, shutdown };
+  // Closed before the pool (closers run last-registered-first): no probe runs against a closing pool.
+  shutdown.add("dependency-monitor", async () => {
+    deps.close();
+    await redis.close();
+  });
+  return { cfg, log, redisUrl, databaseUrl, pool, deps, shutdown };
 }

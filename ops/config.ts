@@ -49,6 +49,12 @@ const schema = z.object({
   WORKER_QUEUES: list.default(["flow", "stage", "signal", "backtest", "llm", "maintenance"]),
   WORKER_CONCURRENCY: posInt.max(1000).default(4),
   WORKER_SHUTDOWN_MS: posInt.default(30_000),
+  // `npm run import` refuses larger files before reading them; `enqueue sweep` refuses larger grids before building them.
+  IMPORT_MAX_BYTES: posInt.default(512 * 1024 * 1024),
+  SWEEP_MAX_COMBINATIONS: posInt.default(1_000_000),
+  // A job hit by a Redis/PostgreSQL outage waits (capped backoff) without spending attempts for this long.
+  OUTAGE_TOLERANCE_S: posInt.default(600),
+  OUTAGE_RETRY_MAX_MS: posInt.max(300_000).default(10_000),
   COMPUTE_THREADS: posInt.max(64).optional(),
   // Multi-timeframe EMAs the ema stage maintains (labels of dim_timeframe); each adds 7 rows per bar.
   EMA_TIMEFRAMES: list.default(["7D", "30D", "1W", "1M"]),
@@ -57,9 +63,18 @@ const schema = z.object({
   DAILY_REFRESH_ASSETS: list.default(["BTC-USD", "ETH-USD", "SPY", "NASDAQ"]),
   WEB_HOST: z.string().min(1).default("127.0.0.1"),
   WEB_PORT: port.default(3000),
-  // Health probes of worker/scheduler processes; PORT is what Procfile supervisors assign per process.
+  // Health probes of worker/scheduler/bot processes; `npm start` sets HEALTH_PORT per process from the
+  // HEALTH_PORT_* bases below. PORT is what other Procfile supervisors assign.
   HEALTH_PORT: port.optional(),
   PORT: port.optional(),
+  // `npm start`: processes per Procfile type, and each type's first health port (instance n: base + n − 1).
+  FLEET_FORMATION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+=\d+(,[A-Za-z0-9_-]+=\d+)*$/, "must look like web=1,worker=2,scheduler=1,bot=1")
+    .default("web=1,worker=2,scheduler=1,bot=1"),
+  HEALTH_PORT_WORKER: port.default(3110),
+  HEALTH_PORT_SCHEDULER: port.default(3101),
+  HEALTH_PORT_BOT: port.default(3102),
   BOARD_USER: z.string().min(1).optional(),
   BOARD_PASSWORD: z.string().min(8).optional(),
   BOARD_TOKEN: z.string().min(16).optional(),

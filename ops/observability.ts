@@ -5,6 +5,7 @@ import { insertMetrics } from "../db/repos/metrics.ts";
 import { SECRET_KEYS, type Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { MetricsCollector } from "./metrics/collector.ts";
+import type { DependencyMonitor } from "./outage.ts";
 import { initTelemetry, type Telemetry } from "./telemetry.ts";
 import { isDataError } from "./bounded-writer.ts";
 
@@ -24,6 +25,13 @@ export interface ObservabilityOptions {
   databaseUrl: string;
   redisUrl?: string;
   flushMs?: number;
+  /** The process's dependency monitor: a PostgreSQL outage is logged there once, not by every exporter. */
+  deps?: DependencyMonitor;
+}
+
+/** An exporter's error handler: through the monitor when there is one (an outage is one line per process). */
+export function exportErrorHandler(log: Logger, deps: DependencyMonitor | undefined, what: string): (err: Error) => void {
+  return (err) => (deps ? deps.report(err, what) : log.warn({ err: err.message }, `${what} failing; buffering (bounded) and retrying`));
 }
 
 /** Secret values of this process's config, so that none of them is ever stored in a span. */
@@ -38,20 +46,20 @@ export function startObservability(opts: ObservabilityOptions): Observability {
     max: 2,
     applicationName: `ta-fleet:${service}:telemetry`,
     statementTimeoutMs: 10_000,
-    onError: (err) => log.warn({ err: err.message }, "telemetry PostgreSQL client error"),
+    onError: exportErrorHandler(log, opts.deps, "telemetry PostgreSQL client"),
   });
   const telemetry = initTelemetry({
     service,
     db: pool,
     secrets: secretValues(opts.cfg, opts.databaseUrl, opts.redisUrl),
-    onExportError: (err) => log.warn({ err: err.message }, "span export failing; buffering (bounded) and retrying"),
+    onExportError: exportErrorHandler(log, opts.deps, "span export"),
   });
   const metrics = new MetricsCollector({
     component: service,
     write: (rows) => insertMetrics(pool, rows),
     isPermanent: isDataError,
     ...(opts.flushMs ? { flushMs: opts.flushMs } : {}),
-    onError: (err) => log.warn({ err: err.message }, "metrics export failing; buffering (bounded) and retrying"),
+    onError: exportErrorHandler(log, opts.deps, "metrics export"),
   });
   // Each process reports its own losses: a gap in the data is visible as a number, not a guess.
   const spansDropped = metrics.gauge("telemetry_dropped", { what: "spans" });
@@ -69,6 +77,9 @@ export function startObservability(opts: ObservabilityOptions): Observability {
       (closing ??= (async () => {
         await Promise.allSettled([metrics.close(5_000), telemetry.shutdown()]);
         await poolCloser(pool)();
+        // What could not be written before the deadline is gone with the process: say how much.
+        const lost = { spans: telemetry.stats()?.dropped ?? 0, metricRows: metrics.stats().dropped };
+        if (lost.spans || lost.metricRows) log.warn(lost, "telemetry dropped (buffer full or PostgreSQL unreachable at shutdown)");
       })()),
   };
 }

@@ -1,21 +1,21 @@
 // The standard checks behind /health/* for any process with Redis and PostgreSQL.
 import type { Worker } from "bullmq";
-import { Redis } from "ioredis";
 import { migrationStatus } from "../db/migrate.ts";
 import type { Runtime } from "./bootstrap.ts";
-import type { ProbeChecks } from "./health.ts";
+import type { Check, ProbeChecks } from "./health.ts";
+import type { DependencyProbe } from "./outage.ts";
 
-export function standardProbes(rt: Pick<Runtime, "pool" | "redisUrl">, opts: { workers?: Worker[] } = {}): { probes: ProbeChecks; close(): Promise<void> } {
-  // A dedicated, lazily connected client: the probe must not queue behind a worker's blocking commands.
-  let redis: Redis | undefined;
-  const ping = async () => {
-    redis ??= new Redis(rt.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: "ta-fleet:health" });
-    if (redis.status === "wait") await redis.connect();
-    return { ok: (await redis.ping()) === "PONG" };
-  };
+// Readiness asks the same questions as the dependency monitor, on the same connections.
+const asCheck = (probe: DependencyProbe | undefined): Check => async () => {
+  if (!probe) return { ok: false, message: "no probe" };
+  await probe();
+  return { ok: true };
+};
+
+export function standardProbes(rt: Pick<Runtime, "pool" | "deps">, opts: { workers?: Worker[] } = {}): ProbeChecks {
   const readiness: ProbeChecks["readiness"] = {
-    redis: ping,
-    postgres: async () => ({ ok: (await rt.pool.query("SELECT 1 AS ok")).rows[0]?.ok === 1 }),
+    redis: asCheck(rt.deps.probes.redis),
+    postgres: asCheck(rt.deps.probes.postgres),
   };
   if (opts.workers) {
     readiness.workers = async () => {
@@ -42,5 +42,5 @@ export function standardProbes(rt: Pick<Runtime, "pool" | "redisUrl">, opts: { w
       },
     },
   };
-  return { probes, close: async () => void redis?.disconnect() };
+  return probes;
 }

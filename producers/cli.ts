@@ -6,6 +6,7 @@ import { createLogger } from "../ops/logger.ts";
 import { resolveUrls } from "../ops/bootstrap.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
 import { startObservability, type Observability } from "../ops/observability.ts";
+import { cliInterrupts } from "../ops/shutdown.ts";
 import { producerSpan } from "../ops/telemetry.ts";
 import { Fleet } from "../queues/fleet.ts";
 import { PayloadError } from "../queues/kind.ts";
@@ -23,7 +24,7 @@ Environment: see README (REDIS_URL, DATABASE_URL, QUEUE_PREFIX, ...). Without RE
 embedded local stack under .data/ is used (started if needed).
 `;
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || ["--help", "-h", "help"].includes(name)) {
     process.stdout.write(HELP);
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const ctx: CommandContext = {
     cfg,
     out: process.stdout,
+    signal,
     databaseUrl: async () => (await (urls ??= resolveUrls(cfg, log))).databaseUrl,
     fleet: async () => (fleet ??= new Fleet({ redisUrl: (await (urls ??= resolveUrls(cfg, log))).redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:cli" })),
     // What the command enqueues continues this span's trace; it is exported like any process's spans.
@@ -63,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
     },
   };
   try {
+    // Stopped before it began: nothing is enqueued.
+    signal.throwIfAborted();
     return await action(ctx);
   } finally {
     const p = await producer?.catch(() => undefined);
@@ -75,11 +79,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+// What was enqueued before an interruption stays queued (a flow is added atomically); only the waiting stops.
+const interrupts = cliInterrupts();
+main(process.argv.slice(2), interrupts.signal).then(
+  (code) => interrupts.exit(code),
   (err: unknown) => {
     const usage = err instanceof UsageError || err instanceof PayloadError || String((err as { code?: string }).code).startsWith("ERR_PARSE_ARGS");
     process.stderr.write(`ta-fleet enqueue: ${(err as Error).message}\n`);
-    process.exit(usage ? 2 : 1);
+    interrupts.exit(usage ? 2 : 1);
   },
 );

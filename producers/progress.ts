@@ -1,6 +1,7 @@
-// `--wait`: follow a daily-refresh run until its root reaches a final state, drawing a progress bar
-// over the run's jobs (known in advance: the deterministic ids of every asset's steps).
-import { Job } from "bullmq";
+// `--wait`: follow a job until it finishes — a daily-refresh run's root (drawing a progress bar over the
+// run's jobs, known in advance: the deterministic ids of every asset's steps), a sweep, an LLM task.
+import { setTimeout as sleep } from "node:timers/promises";
+import { Job, type Queue } from "bullmq";
 import type { Fleet } from "../queues/fleet.ts";
 import { assetJobIds, assetNodeId, type RunKey } from "../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../queues/kinds/flow.ts";
@@ -10,6 +11,8 @@ export interface WaitOptions {
   timeoutMs: number;
   out?: NodeJS.WriteStream;
   intervalMs?: number;
+  /** Stops waiting (the job keeps running); the wait rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 function bar(done: number, total: number, width = 30): string {
@@ -27,26 +30,53 @@ export function progressLine(out: NodeJS.WriteStream, done: number, total: numbe
   out.write(out.isTTY ? `\r${line}` : `${line}\n`);
 }
 
-export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: Pick<RunKey, "asOf" | "rerun">, opts: WaitOptions): Promise<RunSummary> {
-  const out = opts.out ?? process.stderr;
-  const flowQ = fleet.queue(flowKind);
-  const queues = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: flowQ };
-  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: assetNodeId(a, k), step: "summary" }]);
+export interface Finished {
+  state: "completed" | "failed";
+  job: Job;
+}
+
+/**
+ * Polls until job `id` has finished; `onPending` runs after each look that found it unfinished (progress).
+ * The state is read first and the job only once that state is final: read the other way round, a job that
+ * finishes between the two reads looks completed without its return value. A final state does not revert,
+ * except for a failed job retried in between, which has no finishedOn any more and is waited for again.
+ */
+export async function waitForJob(queue: Queue, id: string, what: string, opts: WaitOptions & { onPending?: () => Promise<void> }): Promise<Finished> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const root = await Job.fromId(flowQ, rootJobId);
-    const state = await root?.getState();
-    if (root && (state === "completed" || state === "failed")) {
-      if (out.isTTY) out.write("\n");
-      if (state === "failed") throw new Error(`run ${rootJobId} failed: ${root.failedReason}`);
-      return root.returnvalue as RunSummary;
+    opts.signal?.throwIfAborted();
+    const state = await queue.getJobState(id);
+    if (state === "completed" || state === "failed") {
+      const job = await Job.fromId(queue, id);
+      if (!job) throw new Error(`${what} was removed right after it ${state}`);
+      if (job.finishedOn !== undefined) {
+        if (opts.out?.isTTY) opts.out.write("\n");
+        return { state, job };
+      }
     }
-    const states = await Promise.all(steps.map(async (s) => (await Job.fromId(queues[s.queue]!, s.id))?.getState()));
-    const done = states.filter((s) => s === "completed" || s === "failed").length;
-    progressLine(out, done, steps.length, "steps", `, ${states.filter((s) => s === "failed").length} failed`);
-    if (Date.now() > deadline) throw new Error(`gave up waiting for run ${rootJobId} after ${opts.timeoutMs} ms (it keeps running)`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+    await opts.onPending?.();
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${opts.timeoutMs} ms (it keeps running)`);
+    await sleep(opts.intervalMs ?? 250, undefined, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
+      throw opts.signal?.reason ?? err;
+    });
   }
+}
+
+export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: Pick<RunKey, "asOf" | "rerun">, opts: WaitOptions): Promise<RunSummary> {
+  const out = opts.out ?? process.stderr;
+  const queues = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: fleet.queue(flowKind) };
+  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: assetNodeId(a, k), step: "summary" }]);
+  const { state, job } = await waitForJob(fleet.queue(flowKind), rootJobId, `run ${rootJobId}`, {
+    ...opts,
+    out,
+    onPending: async () => {
+      const states = await Promise.all(steps.map((s) => queues[s.queue]!.getJobState(s.id)));
+      const done = states.filter((s) => s === "completed" || s === "failed").length;
+      progressLine(out, done, steps.length, "steps", `, ${states.filter((s) => s === "failed").length} failed`);
+    },
+  });
+  if (state === "failed") throw new Error(`run ${rootJobId} failed: ${job.failedReason}`);
+  return job.returnvalue as RunSummary;
 }
 
 export function formatSummary(s: RunSummary): string {

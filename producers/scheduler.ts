@@ -12,9 +12,9 @@ import { registerSchedules } from "./register-schedules.ts";
 import { schedules } from "./schedules.ts";
 
 const rt = await bootstrap("scheduler");
-const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl });
+const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
 rt.shutdown.add("observability", () => obs.close());
-const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:scheduler" });
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:scheduler", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
 const budgets = budgetsFromConfig(rt.cfg);
 const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, obs.pool, rt.log);
@@ -22,16 +22,15 @@ const sampler = startQueueDepthSampler({
   queues: fleet.allQueues(),
   metrics: obs.metrics,
   quota: { store: quota.store, keys: [...budgets.keys()].map(quotaKey) },
-  onError: (err) => rt.log.warn({ err: err.message }, "queue depth sample failed"),
+  onError: (err) => rt.deps.report(err, "queue depth sample"),
 });
 rt.shutdown.add("queue-depth", () => sampler.close());
 const result = await registerSchedules(fleet, schedules(rt.cfg));
 rt.log.info(result, "schedules registered");
 const healthPort = rt.cfg.HEALTH_PORT ?? rt.cfg.PORT;
 if (healthPort) {
-  const { probes, close } = standardProbes(rt);
-  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, probes);
-  rt.shutdown.add("health", () => Promise.all([health.close(), close()]));
+  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, standardProbes(rt));
+  rt.shutdown.add("health", () => health.close());
 } else {
   // Nothing else keeps the event loop alive; a supervisor expects the process to stay up.
   const keepAlive = setInterval(() => {}, 1 << 30);

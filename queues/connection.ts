@@ -14,6 +14,29 @@ export function createRedis(url: string, name = "ta-fleet"): Redis {
   });
 }
 
+/**
+ * A PING for health checks on a connection of its own, connected on first use and failing fast while Redis
+ * is down (no offline queue): a probe must neither queue behind a worker's blocking commands nor wait.
+ */
+export function redisPinger(url: string, name = "ta-fleet:health"): { ping(): Promise<void>; close(): Promise<void> } {
+  let redis: Redis | undefined;
+  return {
+    async ping() {
+      if (!redis) {
+        redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: name });
+        // Its reconnect errors are what the probe's own failures already say.
+        redis.on("error", () => {});
+      }
+      if (redis.status === "wait") await redis.connect();
+      const pong = await redis.ping();
+      if (pong !== "PONG") throw new Error(`unexpected PING answer ${JSON.stringify(pong)}`);
+    },
+    close: async () => {
+      if (redis) await closeRedis(redis);
+    },
+  };
+}
+
 /** quit() once; fall back to disconnect() if quit cannot complete in time. */
 export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
   if (redis.status === "end") return;

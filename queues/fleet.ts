@@ -10,6 +10,8 @@ export interface FleetOptions {
   prefix: string;
   /** Name shown in `CLIENT LIST`. */
   name?: string;
+  /** Connection errors (ioredis reconnects by itself); unset: ignored, as a short-lived CLI wants. */
+  onError?: (err: Error) => void;
 }
 
 export class Fleet {
@@ -23,7 +25,7 @@ export class Fleet {
     this.prefix = opts.prefix;
     this.redis = createRedis(opts.redisUrl, opts.name ?? "ta-fleet:producer");
     // ioredis reconnects by itself; without a listener an outage would surface as an unhandled 'error'.
-    this.redis.on("error", () => {});
+    this.redis.on("error", (err) => opts.onError?.(err));
   }
 
   queue<K extends JobKind>(kind: K): Queue {

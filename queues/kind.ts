@@ -82,7 +82,10 @@ function failWith(kind: string, path: string, value: unknown, reason: string): n
 }
 
 // Shared field schemas.
-export const symbol = z.string().regex(/^[A-Za-z0-9^=_-]{1,24}$/, "must be 1-24 letters, digits, ^ = _ -");
+// A symbol is a bare token: it lands in job ids, Redis keys, URLs, command lines and exported CSVs, so it
+// may not start with punctuation (`=cmd` is a spreadsheet formula, `-x` an option) nor hold anything else.
+export const SYMBOL_RULE = "must start with a letter or digit and be at most 24 letters, digits, . _ -";
+export const symbol = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,23}$/, SYMBOL_RULE);
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD")

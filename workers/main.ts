@@ -33,10 +33,10 @@ function usage(msg: string): never {
 const args = flags();
 const rt = await bootstrap("worker");
 // Registered first, so it closes after the workers: their last spans and metrics are flushed.
-const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl });
+const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
 rt.shutdown.add("observability", () => telemetry.close());
 const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
-const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer" });
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
 const compute = createFleetComputePool(rt.cfg.COMPUTE_THREADS);
 rt.shutdown.add("compute", () => compute.close());
@@ -56,6 +56,8 @@ for (const q of queues) {
     shutdownMs: rt.cfg.WORKER_SHUTDOWN_MS,
     hooks: telemetry.hooks,
     attributes: spanAttributesFor(q),
+    deps: rt.deps,
+    outage: { toleranceMs: rt.cfg.OUTAGE_TOLERANCE_S * 1000, baseDelayMs: 1_000, maxDelayMs: rt.cfg.OUTAGE_RETRY_MAX_MS },
   });
   workers.push(w.start());
 }
@@ -64,8 +66,7 @@ rt.shutdown.add("workers", () => Promise.all(workers.map((w) => w.close())));
 await Promise.all(workers.map((w) => w.waitUntilReady()));
 const healthPort = rt.cfg.HEALTH_PORT ?? rt.cfg.PORT;
 if (healthPort) {
-  const { probes, close } = standardProbes(rt, { workers: workers.map((w) => w.worker) });
-  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, probes);
-  rt.shutdown.add("health", () => Promise.all([health.close(), close()]));
+  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, standardProbes(rt, { workers: workers.map((w) => w.worker) }));
+  rt.shutdown.add("health", () => health.close());
 }
 rt.log.info({ queues: workers.map((w) => w.kind.name), concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY, healthPort }, "worker ready");

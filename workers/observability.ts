@@ -1,6 +1,6 @@
 // Everything a process that runs jobs needs for observability: tracing + metrics (ops/observability.ts),
 // the job hooks over them, and the workflow-state recorder. close() flushes in dependency order.
-import { startObservability, type Observability, type ObservabilityOptions } from "../ops/observability.ts";
+import { exportErrorHandler, startObservability, type Observability, type ObservabilityOptions } from "../ops/observability.ts";
 import type { JobHooks } from "./hooks.ts";
 import { telemetryHooks } from "./telemetry-hooks.ts";
 import { workflowRecorder } from "./workflow-hooks.ts";
@@ -14,7 +14,9 @@ export interface WorkerObservability {
 
 export function startWorkerObservability(opts: ObservabilityOptions): WorkerObservability {
   const obs = startObservability(opts);
-  const workflow = workflowRecorder(obs.pool, { onError: (err) => opts.log.warn({ err: err.message }, "workflow state write failing; retrying") });
+  const workflow = workflowRecorder(obs.pool, { onError: exportErrorHandler(opts.log, opts.deps, "workflow state write") });
+  const dropped = obs.metrics.gauge("telemetry_dropped", { what: "workflow_events" });
+  obs.metrics.beforeFlush(() => dropped.set(workflow.stats().dropped));
   let closing: Promise<void> | undefined;
   return {
     obs,
@@ -22,6 +24,8 @@ export function startWorkerObservability(opts: ObservabilityOptions): WorkerObse
     close: () =>
       (closing ??= (async () => {
         await workflow.close(5_000);
+        const lostEvents = workflow.stats().dropped;
+        if (lostEvents) opts.log.warn({ workflowEvents: lostEvents }, "workflow events dropped (buffer full or PostgreSQL unreachable at shutdown)");
         await obs.close();
       })()),
   };

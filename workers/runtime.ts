@@ -1,15 +1,19 @@
 // createWorker(kind, processor): the one place a BullMQ Worker is built. It validates payloads before
 // running (invalid → unrecoverable, zero retries), hands the processor an AbortSignal (shutdown,
 // cancellation, per-kind timeout), reserves fleet-wide quota, classifies errors and calls the hooks.
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, Worker, type Job } from "bullmq";
+// A dependency outage costs a job time, not attempts; a job nobody can read fails instead of circling.
+import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from "bullmq";
 import type { Context } from "@opentelemetry/api";
 import { closeRedis, createRedis, type Redis } from "../queues/connection.ts";
 import { PayloadError, parsePayload, type JobKind, type PayloadOf, type ResultOf } from "../queues/kind.ts";
 import type { Lease, QuotaStore } from "../queues/quota.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { Logger } from "../ops/logger.ts";
+import { isOutageError, type DependencyMonitor } from "../ops/outage.ts";
 import { AbortedError, PermanentError } from "./errors.ts";
 import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome } from "./hooks.ts";
+import { DEFAULT_OUTAGE_POLICY, planDeferral, type OutagePolicy } from "./outage-deferral.ts";
+import { PoisonAwareWorker, quarantineUnreadable, unreadableEnvelope } from "./poison.ts";
 
 export interface JobContext {
   job: Job;
@@ -40,6 +44,10 @@ export interface WorkerOptions<K extends JobKind> {
   quota?: { store: QuotaStore; resource: (payload: PayloadOf<K>) => { key: string; tokens?: number } | undefined };
   /** Extra span/metric attributes from the payload (asset, stage, provider, ...). */
   attributes?: (payload: PayloadOf<K>) => Record<string, string | number | boolean>;
+  /** Where connection errors go (one log line per outage); without it each one is logged. */
+  deps?: DependencyMonitor;
+  /** How long and how often a job hit by a dependency outage waits without spending an attempt. */
+  outage?: OutagePolicy;
 }
 
 const CONTROL_FLOW = [DelayedError, RateLimitError, WaitingChildrenError, WaitingError] as const;
@@ -51,6 +59,7 @@ export class FleetWorker<K extends JobKind> {
   private readonly shutdown = new AbortController();
   private readonly active = new Map<string, JobAbort>();
   private closing?: Promise<void>;
+  private quarantining?: Promise<void>;
 
   constructor(
     readonly kind: K,
@@ -59,7 +68,7 @@ export class FleetWorker<K extends JobKind> {
   ) {
     const hooks = opts.hooks ?? NOOP_HOOKS;
     this.connection = createRedis(opts.redisUrl, `ta-fleet:worker:${kind.name}`);
-    this.connection.on("error", (err) => opts.log.warn({ err: err.message, queue: kind.name }, "redis connection error"));
+    this.connection.on("error", (err) => this.connectionError(err));
     // Two parameters on purpose: a third makes BullMQ build an AbortController for every job; ours is
     // built only when a processor reads ctx.signal, and cancelJob() below reaches it through `active`.
     const run = async (job: Job, token: string | undefined) => {
@@ -73,6 +82,13 @@ export class FleetWorker<K extends JobKind> {
           throw new UnrecoverableError(err.message);
         }
         throw err;
+      }
+      // The name is derived from the payload when work is enqueued; a job whose name says otherwise was
+      // added by something else, and no processor branch is meant for it.
+      if (job.name !== kind.jobName(payload)) {
+        const reason = `unknown job name ${JSON.stringify(job.name)} for this ${kind.name} payload (expected ${JSON.stringify(kind.jobName(payload))})`;
+        opts.log.warn({ queue: kind.name, jobId: job.id, reason }, "unknown job name; failing without retry");
+        throw new UnrecoverableError(reason);
       }
       const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) });
       const abort = new JobAbort(this.shutdown.signal, kind.timeoutMs);
@@ -107,16 +123,48 @@ export class FleetWorker<K extends JobKind> {
         if (job.id && this.active.get(job.id) === abort) this.active.delete(job.id);
       }
     };
-    this.worker = new Worker(kind.name, run, {
-      connection: this.connection,
-      prefix: opts.prefix,
-      concurrency: opts.concurrency ?? 1,
-      autorun: false,
-      lockDuration: opts.lockDurationMs ?? 30_000,
-      stalledInterval: opts.stalledIntervalMs ?? 30_000,
-      maxStalledCount: 1,
+    this.worker = new PoisonAwareWorker(
+      kind.name,
+      run,
+      {
+        connection: this.connection,
+        prefix: opts.prefix,
+        concurrency: opts.concurrency ?? 1,
+        autorun: false,
+        lockDuration: opts.lockDurationMs ?? 30_000,
+        stalledInterval: opts.stalledIntervalMs ?? 30_000,
+        maxStalledCount: 1,
+      },
+      (job, raw) => this.setAside(job, raw),
+    );
+    this.worker.on("error", (err) => this.workerError(err));
+  }
+
+  private connectionError(err: Error): void {
+    if (this.opts.deps) this.opts.deps.report(err, `redis:${this.kind.name}`);
+    else this.opts.log.warn({ err: err.message, queue: this.kind.name }, "redis connection error");
+  }
+
+  /** Unreadable data: BullMQ fails the job; its stored data becomes a readable envelope of the original. */
+  private setAside(job: Job, raw: string): void {
+    this.opts.log.warn({ queue: this.kind.name, jobId: job.id, reason: job.deferredFailure }, "unreadable job; failing without retry");
+    this.connection.hset(`${job.queueQualifiedName}:${job.id}`, "data", unreadableEnvelope(raw)).catch((err: Error) => {
+      this.opts.log.warn({ queue: this.kind.name, jobId: job.id, err: err.message }, "could not replace the unreadable data");
     });
-    this.worker.on("error", (err) => opts.log.error({ err: err.message, queue: kind.name }, "worker error"));
+  }
+
+  private workerError(err: Error): void {
+    if (isOutageError(err)) return this.connectionError(err);
+    this.opts.log.error({ err: err.message, queue: this.kind.name }, "worker error");
+    // A job handed over with options that are not JSON: BullMQ cannot build it, so we mark it to fail.
+    if (err instanceof SyntaxError) {
+      this.quarantining ??= quarantineUnreadable(this.connection, `${this.opts.prefix}:${this.kind.name}`)
+        .then((ids) => {
+          if (ids.length) this.opts.log.warn({ queue: this.kind.name, jobIds: ids }, "unreadable jobs marked to fail");
+        })
+        .catch((e: Error) => this.opts.log.warn({ err: e.message, queue: this.kind.name }, "marking unreadable jobs failed; the next fetch tries again"))
+        .finally(() => (this.quarantining = undefined));
+    }
   }
 
   private async classify(err: unknown, job: Job, token: string | undefined, cancelled: { reason: unknown } | undefined, attempt: number): Promise<unknown> {
@@ -127,11 +175,38 @@ export class FleetWorker<K extends JobKind> {
       return new WaitingError();
     }
     if (cancelled) return new UnrecoverableError(`cancelled: ${String(cancelled.reason ?? "by operator")}`);
+    if (token && isOutageError(err)) {
+      const deferred = await this.deferForOutage(err as Error, job, token);
+      if (deferred) return deferred;
+    }
     if (err instanceof PermanentError || err instanceof PayloadError) return new UnrecoverableError(err.message);
     if (err instanceof AbortedError || (err as Error)?.name === "TimeoutError") {
       return new Error(`timed out after ${this.kind.timeoutMs} ms (attempt ${attempt})`, { cause: err });
     }
     return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /**
+   * Puts a job that met an outage back to the delayed set without spending an attempt, while the outage
+   * tolerance lasts; undefined once it is spent (the error then counts like any other). When Redis is
+   * unreachable too, the job is left active: its lock lapses and the stalled check returns it — time
+   * again, not an attempt.
+   */
+  private async deferForOutage(err: Error, job: Job, token: string): Promise<DelayedError | WaitingError | undefined> {
+    this.opts.deps?.report(err, `job:${this.kind.name}`);
+    try {
+      const plan = await planDeferral(this.connection, job, this.opts.outage ?? DEFAULT_OUTAGE_POLICY);
+      if (!plan.defer) {
+        jobLogger(this.opts.log, this.kind.name, job, job.attemptsMade + 1, undefined).warn({ err: err.message, waitedMs: plan.waitedMs }, "outage outlasted its tolerance; spending an attempt");
+        return undefined;
+      }
+      await job.moveToDelayed(Date.now() + plan.delayMs, token);
+      jobLogger(this.opts.log, this.kind.name, job, job.attemptsMade + 1, undefined).debug({ err: err.message, delayMs: plan.delayMs, deferrals: plan.deferrals }, "dependency unreachable; job deferred without spending an attempt");
+      return new DelayedError(`deferred: ${err.message}`);
+    } catch (e) {
+      this.opts.log.debug({ err: (e as Error).message, jobId: job.id }, "could not defer the job; the stalled check will return it");
+      return new WaitingError();
+    }
   }
 
   /** Aborts a job this worker is running (its processor sees ctx.signal fire); it fails without retry. */

@@ -10,20 +10,19 @@ export interface Asset {
   periods_per_year: number;
 }
 
-/** Creates the asset or returns the existing one; a different session for an existing symbol is refused. */
+/**
+ * Creates the asset or returns the existing one; a different session for an existing symbol is refused.
+ * Two statements on purpose: an INSERT … ON CONFLICT DO NOTHING that waited for a concurrent import's
+ * insert of the same symbol cannot see that row within its own statement, but the next statement can.
+ */
 export async function upsertAsset(db: Pool | PoolClient, symbol: string, session: Session): Promise<Asset> {
-  const { rows } = await db.query<Asset>(
-    `WITH ins AS (
-       INSERT INTO assets (symbol, asset_class, session_type)
-       SELECT $1, s.asset_class, s.session_type FROM dim_sessions s WHERE s.session_type = $2
-       ON CONFLICT (symbol) DO NOTHING
-       RETURNING asset_id, symbol, asset_class, session_type)
-     SELECT a.asset_id, a.symbol, a.asset_class, a.session_type, s.periods_per_year
-     FROM (SELECT * FROM ins UNION ALL SELECT asset_id, symbol, asset_class, session_type FROM assets WHERE symbol = $1) a
-     JOIN dim_sessions s USING (session_type) LIMIT 1`,
+  await db.query(
+    `INSERT INTO assets (symbol, asset_class, session_type)
+     SELECT $1, s.asset_class, s.session_type FROM dim_sessions s WHERE s.session_type = $2
+     ON CONFLICT (symbol) DO NOTHING`,
     [symbol, session],
   );
-  const asset = rows[0];
+  const asset = await findAsset(db, symbol);
   if (!asset) throw new Error(`session ${JSON.stringify(session)} is not in dim_sessions`);
   if (asset.session_type !== session) throw new Error(`asset ${symbol} exists with session ${asset.session_type}, not ${session}`);
   return asset;

@@ -1,16 +1,34 @@
-import type { PriceRow } from "../import/parse-prices.ts";
+import type { Writable } from "node:stream";
+import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
 
-/** Upserts bars; unchanged rows are not rewritten, so a re-import reports 0 rows written. */
-export async function upsertPrices(db: Pool | PoolClient, assetId: number, rows: PriceRow[]): Promise<number> {
-  const { rowCount } = await db.query(
+// An import streams its rows into a temporary table of the transaction and upserts from there at the end:
+// memory stays bounded by the stream's buffers, and a failure before the end rolls everything back.
+const STAGING = "import_prices";
+
+/** Creates the transaction's staging table (dropped at commit or rollback). */
+export async function createPriceStaging(client: PoolClient): Promise<void> {
+  await client.query(`CREATE TEMP TABLE ${STAGING} (ts date, open float8, high float8, low float8, close float8, volume float8) ON COMMIT DROP`);
+}
+
+/** A COPY stream into the staging table; write `stagingLine(line)`s to it. */
+export function copyIntoPriceStaging(client: PoolClient): Writable {
+  return client.query(copyFrom(`COPY ${STAGING} FROM STDIN`));
+}
+
+/** A validated CSV row in COPY text format: its fields (a date and plain decimals) are copied as written. */
+export const stagingLine = (csvLine: string) => `${csvLine.trim().replaceAll(",", "\t")}\n`;
+
+/** Upserts the staged bars; unchanged rows are not rewritten, so a re-import reports 0 rows written. */
+export async function upsertStagedPrices(client: PoolClient, assetId: number): Promise<number> {
+  const { rowCount } = await client.query(
     `INSERT INTO prices_daily AS p (asset_id, ts, open, high, low, close, volume)
-     SELECT $1, * FROM unnest($2::date[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[])
+     SELECT $1, ts, open, high, low, close, volume FROM ${STAGING}
      ON CONFLICT (asset_id, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
        close = EXCLUDED.close, volume = EXCLUDED.volume
      WHERE (p.open, p.high, p.low, p.close, p.volume) IS DISTINCT FROM
            (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)`,
-    [assetId, rows.map((r) => r.ts), rows.map((r) => r.open), rows.map((r) => r.high), rows.map((r) => r.low), rows.map((r) => r.close), rows.map((r) => r.volume)],
+    [assetId],
   );
   return rowCount ?? 0;
 }

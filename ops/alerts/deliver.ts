@@ -110,6 +110,8 @@ export class DeliveryLoop {
     private readonly deliverer: Deliverer,
     private readonly log: Logger,
     private readonly intervalMs = 1_000,
+    /** Where a failed pass goes (the process's dependency monitor: one line per outage); default: the log. */
+    private readonly report: (err: unknown, what: string) => void = (err) => log.warn({ err: (err as Error).message }, "alert delivery pass failed (database?); retrying"),
   ) {}
 
   start(): this {
@@ -126,7 +128,7 @@ export class DeliveryLoop {
       try {
         await this.deliverer.deliverDue();
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, "alert delivery pass failed (database?); retrying");
+        this.report(err, "alert delivery pass");
       }
       if (this.stopped) break;
       await new Promise<void>((resolve) => {

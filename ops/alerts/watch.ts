@@ -17,6 +17,8 @@ export interface WatcherOptions {
   log: Logger;
   onEvent: EventSink;
   blockMs?: number;
+  /** Where a failed read or event goes (the dependency monitor: one line per outage); default: the log. */
+  report?: (err: unknown, what: string) => void;
 }
 
 type Fields = Record<string, string>;
@@ -56,7 +58,7 @@ export class EventWatcher {
         batch = (await this.conn.xread("COUNT", 200, "BLOCK", this.opts.blockMs ?? 5_000, "STREAMS", ...streams, ...ids)) as typeof batch;
       } catch (err) {
         if (this.closed) return;
-        this.opts.log.warn({ err: (err as Error).message }, "reading queue events failed; retrying");
+        this.failed(err, "reading queue events");
         await pause(1_000);
         continue;
       }
@@ -68,13 +70,18 @@ export class EventWatcher {
             ids[i] = id;
           }
         } catch (err) {
-          this.opts.log.warn({ err: (err as Error).message, queue: queues[i]!.name }, "handling a queue event failed; will retry it");
+          this.failed(err, `handling a ${queues[i]!.name} queue event`);
           await pause(1_000);
         } finally {
           await this.conn.hset(this.cursorKey, queues[i]!.name, ids[i]!).catch(() => {});
         }
       }
     }
+  }
+
+  private failed(err: unknown, what: string): void {
+    if (this.opts.report) this.opts.report(err, what);
+    else this.opts.log.warn({ err: (err as Error).message }, `${what} failed; retrying`);
   }
 
   /** Saved positions; a queue seen for the first time starts at its newest event. */

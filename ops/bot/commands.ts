@@ -8,6 +8,8 @@ import type { ChatOps } from "./chat-ops.ts";
 
 export interface Incoming {
   chatId: string;
+  /** The username of the bot that received the message: `/cmd@someone_else` is not for it. */
+  bot: string;
   fromId?: string;
   fromName?: string;
   text: string;
@@ -45,7 +47,7 @@ export const COMMANDS: readonly Command[] = [
   { name: "help", admin: false, args: [], help: "this list", run: async () => helpText() },
 ];
 
-const COMMAND_RE = /^\/([A-Za-z_]+)(?:@\S+)?(?:\s+([\s\S]*))?$/;
+const COMMAND_RE = /^\/([A-Za-z_]+)(?:@(\S+))?(?:\s+([\s\S]*))?$/;
 const JOB_ID = /^[A-Za-z0-9_.:^=-]{1,200}$/;
 
 function usage(c: Command): string {
@@ -81,10 +83,11 @@ function parseArgs(c: Command, words: string[]): Parsed {
   return out;
 }
 
-/** The reply to a message, or undefined for text that is not a command. */
+/** The reply to a message, or undefined for text that is not a command (for this bot). */
 export async function handleCommand(msg: Incoming, access: Access, ops: ChatOps, log: Logger, redact: Redactor): Promise<string | undefined> {
   const m = COMMAND_RE.exec(msg.text.trim());
-  if (!m) return undefined;
+  // In a group with several bots, `/pause@other_bot …` is the other bot's to answer (or refuse).
+  if (!m || (m[2] !== undefined && m[2].toLowerCase() !== msg.bot.toLowerCase())) return undefined;
   const name = m[1]!.toLowerCase();
   const who = { chatId: msg.chatId, fromId: msg.fromId, command: name };
   const chatAllowed = access.chats.has(msg.chatId) || access.admins.has(msg.chatId);
@@ -101,7 +104,7 @@ export async function handleCommand(msg: Incoming, access: Access, ops: ChatOps,
   }
   let args: Parsed;
   try {
-    args = parseArgs(command, (m[2] ?? "").split(/\s+/).filter(Boolean));
+    args = parseArgs(command, (m[3] ?? "").split(/\s+/).filter(Boolean));
   } catch (err) {
     if (err instanceof ArgError) return `⚠️ ${err.message}`;
     throw err;

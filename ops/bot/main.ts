@@ -13,13 +13,14 @@ import { telegramApi } from "../alerts/telegram.ts";
 import { EventWatcher } from "../alerts/watch.ts";
 import { ChatOps } from "./chat-ops.ts";
 import { handleCommand } from "./commands.ts";
+import { redisHandledUpdates } from "./handled-updates.ts";
 import { ChatOpsPoller } from "./poller.ts";
 // The LLM layer owns the budgets; this composition root only reads their live use.
 import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 
 const rt = await bootstrap("bot");
 const { cfg, log } = rt;
-const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:bot" });
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:bot", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
 const budgets = budgetsFromConfig(cfg);
 const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, rt.pool, log);
@@ -27,11 +28,13 @@ const budgetUsage = budgetUsageFrom((p) => quota.budgetUsage(p), [...budgets.key
 const api = telegramApi(cfg);
 const alerting = createAlerting({ cfg, log, pool: rt.pool, fleet, budgetUsage, ...(api ? { api } : {}) });
 
-const delivery = new DeliveryLoop(alerting.deliverer, log).start();
+const report = (err: unknown, what: string) => rt.deps.report(err, what);
+const delivery = new DeliveryLoop(alerting.deliverer, log, undefined, report).start();
 const watcher = new EventWatcher({
   fleet,
   redisUrl: rt.redisUrl,
   log,
+  report,
   onEvent: async (rule, row) => {
     await alerting.onEvent(rule, row);
     delivery.wake();
@@ -43,15 +46,15 @@ await watcher.ready;
 if (api) {
   const ops = new ChatOps({ fleet, store: alerting.store, budgetUsage, dashboardBase: dashboardBase(cfg) });
   const access = { chats: new Set(cfg.TELEGRAM_CHAT_IDS), admins: new Set(cfg.TELEGRAM_ADMIN_CHAT_IDS) };
-  const poller = new ChatOpsPoller(api, (msg) => handleCommand(msg, access, ops, log, alerting.redact), log, alerting.redact).start();
+  const handled = redisHandledUpdates(fleet.redis, fleet.prefix);
+  const poller = new ChatOpsPoller(api, (msg) => handleCommand(msg, access, ops, log, alerting.redact), log, alerting.redact, handled).start();
   rt.shutdown.add("chat-ops", () => poller.close());
 }
 
 const healthPort = cfg.HEALTH_PORT ?? cfg.PORT;
 if (healthPort) {
-  const { probes, close } = standardProbes(rt);
-  const health = await startHealthServer(healthPort, cfg.WEB_HOST, probes);
-  rt.shutdown.add("health", () => Promise.all([health.close(), close()]));
+  const health = await startHealthServer(healthPort, cfg.WEB_HOST, standardProbes(rt));
+  rt.shutdown.add("health", () => health.close());
 }
 log.info(
   { sink: alerting.sink.name, chats: cfg.TELEGRAM_CHAT_IDS.length, admins: cfg.TELEGRAM_ADMIN_CHAT_IDS.length, chatOps: Boolean(api), healthPort },

@@ -1,10 +1,12 @@
 // Long-polls the Bot API for messages and answers commands in the chat they came from. Transient errors
 // are retried by the poll loop (honouring retry_after); a fatal one (bad token, a second poller) is logged
-// and polling restarts after a pause from the last confirmed update, so no command runs twice.
+// and polling restarts after a pause from the last handled update. Each update is claimed durably before
+// it is acted on, so one redelivered after a crash (or a restart) is skipped: no command runs twice.
 import { longPoll, type Api } from "node-telegram-bot-api";
 import type { Logger } from "../logger.ts";
 import type { Redactor } from "../alerts/redact.ts";
 import type { Incoming } from "./commands.ts";
+import type { HandledUpdates } from "./handled-updates.ts";
 
 export interface PollerOptions {
   /** Long-poll seconds per getUpdates. */
@@ -16,12 +18,15 @@ export class ChatOpsPoller {
   private readonly ac = new AbortController();
   private running?: Promise<void>;
   private offset?: number;
+  /** This bot's username (getMe): commands addressed to another bot are not answered. */
+  private username?: string;
 
   constructor(
     private readonly api: Api,
     private readonly handle: (msg: Incoming) => Promise<string | undefined>,
     private readonly log: Logger,
     private readonly redact: Redactor,
+    private readonly handled: HandledUpdates,
     private readonly opts: PollerOptions = {},
   ) {}
 
@@ -34,6 +39,8 @@ export class ChatOpsPoller {
     const signal = this.ac.signal;
     while (!signal.aborted) {
       try {
+        this.username ??= (await this.api.getMe(signal)).username ?? "";
+        this.offset ??= await this.handled.offset();
         const updates = longPoll(
           this.api,
           {
@@ -45,8 +52,13 @@ export class ChatOpsPoller {
           signal,
         );
         for await (const update of updates) {
+          if (await this.handled.claim(update.update_id)) {
+            if ("message" in update) await this.answer(update.message);
+          } else {
+            this.log.info({ updateId: update.update_id }, "chat-ops update already handled (redelivered); skipped");
+          }
           this.offset = update.update_id + 1;
-          if ("message" in update) await this.answer(update.message);
+          await this.handled.saveOffset(this.offset);
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -66,6 +78,7 @@ export class ChatOpsPoller {
     try {
       reply = await this.handle({
         chatId: String(m.chat.id),
+        bot: this.username!,
         ...(m.from ? { fromId: String(m.from.id), fromName: m.from.username ?? m.from.first_name } : {}),
         text: m.text,
       });

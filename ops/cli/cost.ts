@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { createPool } from "../../db/pool.ts";
 import { costReport, type CostGrouping, type CostRow } from "../../db/repos/llm-ledger.ts";
 import { resolveUrls } from "../bootstrap.ts";
+import { cliInterrupts } from "../shutdown.ts";
 import { config } from "../config.ts";
 import { createLogger } from "../logger.ts";
 
@@ -47,13 +48,19 @@ function formatReport(rows: CostRow[], since: Date, by: CostGrouping): string {
 }
 
 const { since, by } = args();
+const interrupts = cliInterrupts();
 const cfg = config();
 const { databaseUrl } = await resolveUrls(cfg, createLogger({ service: "cost", level: "warn", pretty: false }));
 const pool = createPool(databaseUrl, { max: 1, applicationName: "ta-fleet:cost" });
+let code = 0;
 try {
-  process.stdout.write(`${formatReport(await costReport(pool, since, by), since, by)}\n`);
+  const report = formatReport(await costReport(pool, since, by), since, by);
+  if (!interrupts.signal.aborted) process.stdout.write(`${report}\n`);
 } catch (err) {
-  fail(/llm_calls/.test((err as Error).message) ? `no ledger table: run \`npm run migrate\` first (${(err as Error).message})` : (err as Error).message);
+  const msg = (err as Error).message;
+  process.stderr.write(`ta-fleet cost: ${/llm_calls/.test(msg) ? `no ledger table: run \`npm run migrate\` first (${msg})` : msg}\n`);
+  code = 2;
 } finally {
   await pool.end();
 }
+interrupts.exit(code);

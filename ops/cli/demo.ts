@@ -12,12 +12,16 @@ import { createFleetComputePool } from "../../workers/compute/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../workers/observability.ts";
 import { spanAttributesFor } from "../../workers/span-attributes.ts";
+import { cliInterrupts } from "../shutdown.ts";
 import { producerSpan } from "../telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 
 const cfg = config();
 const log = createLogger({ service: "demo", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
 const t0 = Date.now();
+// Ctrl-C stops the run's waiting; the finally below then closes the workers (active jobs go back to the queue).
+const interrupts = cliInterrupts({ log, graceMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+const stopped = new Promise((resolve) => interrupts.signal.addEventListener("abort", resolve, { once: true }));
 const stack = await resolveUrls(cfg, log);
 const pool = createPool(stack.databaseUrl);
 const fleet = new Fleet({ redisUrl: stack.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:demo" });
@@ -43,11 +47,11 @@ try {
   }
   // The producer span: every job of the run continues its trace.
   const producer = producerSpan(telemetry.obs.telemetry.tracer, "demo main-job", { "run.as_of": asOf });
-  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true, parent: producer.context }).finally(() => producer.span.end());
+  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true, parent: producer.context, abort: stopped }).finally(() => producer.span.end());
   process.stdout.write(`${text}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (summary.status !== "completed") code = 1;
 } catch (err) {
-  process.stderr.write(`ta-fleet demo failed: ${(err as Error).message}\n`);
+  process.stderr.write(`ta-fleet demo failed: ${interrupts.signal.aborted ? (interrupts.signal.reason as Error).message : (err as Error).message}\n`);
   code = 1;
 } finally {
   await Promise.allSettled(workers.map((w) => w.close()));
@@ -57,4 +61,4 @@ try {
   await pool.end().catch(() => {});
   if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started).catch(() => {});
 }
-process.exit(code);
+interrupts.exit(code);

@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
-import type { Config } from "../config.ts";
 
-/** The supervisor's pid file: `npm run stop` signals the process recorded there. */
-export const supervisorPidFile = (cfg: Config) => resolve(cfg.DATA_DIR, "fleet.pid");
+export const ROOT = resolve(import.meta.dirname, "../..");
+/** The declaration of the fleet's processes; its commands run in ROOT. */
+export const PROCFILE = resolve(ROOT, "Procfile");
+/** What a supervisor's command line contains: how a live lock is told from a reused pid. */
+export const START_SCRIPT = "ops/cli/start.ts";

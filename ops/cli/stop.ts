@@ -1,22 +1,32 @@
-// `npm run stop`: stop a running `npm start` supervisor (gracefully) and the local servers under DATA_DIR.
+// `npm run stop`: stops the fleet of DATA_DIR — through its supervisor when that is alive, and in any case
+// every process still carrying the fleet's id (a supervisor killed with -9 leaves its processes behind,
+// and its lock file with them) — then the local servers under DATA_DIR.
 import { rmSync } from "node:fs";
 import { config } from "../config.ts";
 import { stopStack } from "../embedded/stack.ts";
-import { waitFor } from "../embedded/net.ts";
-import { alive, readPid } from "../embedded/process.ts";
-import { supervisorPidFile } from "./paths.ts";
+import { fleetId, fleetProcesses, terminate } from "../supervisor/procs.ts";
+import { lockFile, stateFile, supervisorPid } from "../supervisor/state.ts";
+import { START_SCRIPT } from "./paths.ts";
 
 const cfg = config();
-const pidFile = supervisorPidFile(cfg);
-const pid = readPid(pidFile);
-if (pid !== undefined && alive(pid)) {
-  process.kill(pid, "SIGTERM");
-  await waitFor(async () => !alive(pid), cfg.WORKER_SHUTDOWN_MS + 20_000, `the fleet supervisor (pid ${pid}) to exit`).catch((err: Error) => {
-    process.stderr.write(`${err.message}; killing it\n`);
-    process.kill(-pid, "SIGKILL");
-  });
-  process.stdout.write(`stopped the fleet (supervisor pid ${pid})\n`);
+const id = fleetId(cfg.DATA_DIR);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const graceMs = cfg.WORKER_SHUTDOWN_MS + 15_000;
+
+const supervisor = supervisorPid(id, START_SCRIPT);
+if (supervisor !== undefined) {
+  // Its own stop is bounded by graceMs for the processes, then the local servers: allow for both.
+  const killed = await terminate([supervisor], graceMs + 30_000);
+  say(killed.length ? `the fleet supervisor (pid ${supervisor}) did not stop in time: killed it` : `stopped the fleet supervisor (pid ${supervisor}) and its processes`);
 }
-rmSync(pidFile, { force: true });
+const orphans = fleetProcesses(id);
+if (orphans.length) {
+  const killed = await terminate(orphans.map((p) => p.pid), graceMs);
+  say(`stopped ${orphans.length} fleet process(es) running without a supervisor: ${orphans.map((p) => `pid ${p.pid} ${p.name}`).join(", ")}`);
+  if (killed.length) say(`killed pid(s) ${killed.join(", ")}: still running after ${graceMs} ms`);
+}
+if (supervisor === undefined && !orphans.length) say(`no fleet was running on ${id}`);
+rmSync(lockFile(id), { force: true });
+rmSync(stateFile(id), { force: true });
 const stopped = await stopStack(cfg.DATA_DIR);
-process.stdout.write(stopped.length ? `stopped local ${stopped.join(" and ")}\n` : "no local servers were running\n");
+say(stopped.length ? `stopped local ${stopped.join(" and ")}` : "no local servers were running");

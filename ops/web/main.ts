@@ -27,7 +27,7 @@ try {
 }
 const rt = await bootstrap("web");
 const { cfg, log } = rt;
-const obs = startObservability({ service: "web", cfg, log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl });
+const obs = startObservability({ service: "web", cfg, log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
 rt.shutdown.add("observability", () => obs.close());
 const { credentials } = auth;
 if (auth.generatedPassword) {
@@ -38,10 +38,9 @@ if (auth.generatedPassword) {
   chmodSync(file, 0o600); // `mode` only applies to a new file
   log.warn({ file, user: credentials.user }, "no BOARD_PASSWORD or BOARD_TOKEN set: a generated password is stored in the file");
 }
-const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:web" });
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:web", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
-const { probes, close } = standardProbes(rt);
-rt.shutdown.add("probes", close);
+const probes = standardProbes(rt);
 const metrics = prometheusRegistry({ queues: () => fleet.allQueues(), db: rt.pool });
 const budgets = budgetsFromConfig(cfg);
 const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, rt.pool, log);

@@ -18,6 +18,8 @@ export interface CommandContext {
   /** The command's producer span (started on first call): what it enqueues continues this trace. */
   trace(): Promise<Context>;
   out: NodeJS.WriteStream;
+  /** Aborted by SIGINT/SIGTERM or a closed stdout: stop waiting, leave what was enqueued as it is. */
+  signal: AbortSignal;
 }
 
 export type Values = Record<string, string | boolean | undefined>;

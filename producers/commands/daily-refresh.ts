@@ -33,7 +33,7 @@ export const dailyRefreshCommand: Command = {
       const r = await dailyRefresh(fleet, assets, asOf, { ...(rerun ? { rerun } : {}), parent: await ctx.trace() });
       ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} run ${r.runId} (root job ${r.rootJobId}) for ${assets.join(", ")}\n`);
       if (!values.wait) return 0;
-      const summary = await waitForRun(fleet, r.rootJobId, assets, { asOf, ...(rerun ? { rerun } : {}) }, { timeoutMs: timeoutS * 1000 });
+      const summary = await waitForRun(fleet, r.rootJobId, assets, { asOf, ...(rerun ? { rerun } : {}) }, { timeoutMs: timeoutS * 1000, signal: ctx.signal });
       ctx.out.write(`${formatSummary(summary)}\n`);
       return summary.status === "completed" ? 0 : 1;
     };

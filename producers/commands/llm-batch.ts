@@ -4,8 +4,8 @@ import { enqueue } from "../../queues/enqueue.ts";
 import { parsePayload } from "../../queues/kind.ts";
 import { newTaskId, type LlmBatchResult } from "../../queues/kinds/llm.ts";
 import { llmKind } from "../../queues/registry.ts";
+import { waitForJob } from "../progress.ts";
 import { positiveSeconds, UsageError, type Command } from "./command.ts";
-import { waitForLlmJob } from "./llm-wait.ts";
 
 export const llmBatchCommand: Command = {
   name: "llm-batch",
@@ -50,12 +50,12 @@ export const llmBatchCommand: Command = {
       const job = await enqueue(fleet, llmKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued LLM batch ${batchId} (${tasks.length} tasks) as job ${job.id}\n`);
       if (!values.wait) return 0;
-      const r = await waitForLlmJob(fleet, job, timeoutS * 1000);
-      if (!r.ok) {
-        ctx.out.write(`failed: ${r.reason}\n`);
+      const r = await waitForJob(fleet.queue(llmKind), job.id!, `LLM batch ${batchId}`, { timeoutMs: timeoutS * 1000, intervalMs: 100, signal: ctx.signal });
+      if (r.state === "failed") {
+        ctx.out.write(`failed: ${r.job.failedReason}\n`);
         return 1;
       }
-      const { results } = r.value as LlmBatchResult;
+      const { results } = r.job.returnvalue as LlmBatchResult;
       for (const e of results) {
         const detail = e.status === "completed" ? `${e.provider}: ${(e.text ?? "").replace(/\s+/g, " ").slice(0, 100)}` : e.reason;
         ctx.out.write(`[${e.index}] ${e.taskId} ${e.status} ${detail}\n`);

@@ -2,8 +2,8 @@ import { enqueue } from "../../queues/enqueue.ts";
 import { parsePayload } from "../../queues/kind.ts";
 import { newTaskId, type LlmResult } from "../../queues/kinds/llm.ts";
 import { llmKind } from "../../queues/registry.ts";
+import { waitForJob } from "../progress.ts";
 import { positiveSeconds, UsageError, type Command } from "./command.ts";
-import { waitForLlmJob } from "./llm-wait.ts";
 
 export const llmCommand: Command = {
   name: "llm",
@@ -52,12 +52,12 @@ export const llmCommand: Command = {
       const job = await enqueue(fleet, llmKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued LLM task ${taskId} (job ${job.id})\n`);
       if (!values.wait) return 0;
-      const r = await waitForLlmJob(fleet, job, timeoutS * 1000);
-      if (!r.ok) {
-        ctx.out.write(`failed: ${r.reason}\n`);
+      const r = await waitForJob(fleet.queue(llmKind), job.id!, `LLM task ${taskId}`, { timeoutMs: timeoutS * 1000, intervalMs: 100, signal: ctx.signal });
+      if (r.state === "failed") {
+        ctx.out.write(`failed: ${r.job.failedReason}\n`);
         return 1;
       }
-      const v = r.value as LlmResult;
+      const v = r.job.returnvalue as LlmResult;
       ctx.out.write(`${v.provider} (${v.model}, ${v.tier}): ${v.inputTokens} in / ${v.outputTokens} out tokens, $${v.costUsd.toFixed(6)}\n${v.text}\n`);
       if (v.next) ctx.out.write(`handed off to ${v.next.taskId} (handoff ${v.next.handoffId})\n`);
       return 0;

@@ -1,6 +1,6 @@
-import { QueueEvents } from "bullmq";
 import { enqueue } from "../../queues/enqueue.ts";
 import { maintenanceKind } from "../../queues/registry.ts";
+import { waitForJob } from "../progress.ts";
 import { positiveSeconds, type Command } from "./command.ts";
 
 export const smokeCommand: Command = {
@@ -19,14 +19,10 @@ export const smokeCommand: Command = {
       const job = await enqueue(fleet, maintenanceKind, payload, {}, await ctx.trace());
       ctx.out.write(`enqueued smoke job ${job.id}\n`);
       if (!values.wait) return 0;
-      const events = new QueueEvents(maintenanceKind.name, { connection: { url: fleet.opts.redisUrl }, prefix: fleet.prefix });
-      try {
-        const result = await job.waitUntilFinished(events, timeoutS * 1000);
-        ctx.out.write(`completed: ${JSON.stringify(result)}\n`);
-        return 0;
-      } finally {
-        await events.close();
-      }
+      const { state, job: done } = await waitForJob(fleet.queue(maintenanceKind), job.id!, `smoke job ${job.id}`, { timeoutMs: timeoutS * 1000, intervalMs: 50, signal: ctx.signal });
+      if (state === "failed") throw new Error(`smoke job ${job.id} failed: ${done.failedReason}`);
+      ctx.out.write(`completed: ${JSON.stringify(done.returnvalue)}\n`);
+      return 0;
     };
   },
 };

@@ -3,8 +3,8 @@ import { symbol } from "../../queues/kind.ts";
 import type { BacktestResult } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
-import { emaGridPairs, parseRange, type IntRange } from "../../queues/flows/sweep-grid.ts";
-import { progressLine } from "../progress.ts";
+import { emaGridSize, parseRange, type IntRange } from "../../queues/flows/sweep-grid.ts";
+import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, type Command } from "./command.ts";
 
 const int = (flag: string, v: unknown, lo: number, hi: number, fallback: number) => {
@@ -39,7 +39,7 @@ export const sweepCommand: Command = {
     wait: { type: "boolean", default: false },
     timeout: { type: "string" },
   },
-  prepare(values) {
+  prepare(values, _positionals, cfg) {
     if (values.strategy !== "ema_cross") throw new UsageError(`--strategy: must be ema_cross (got ${JSON.stringify(values.strategy)})`);
     const asset = check(symbol, "--asset", values.asset);
     const step = int("--step", values.step, 1, 10_000, 1);
@@ -54,10 +54,14 @@ export const sweepCommand: Command = {
     };
     const fast = range("--fast", values.fast);
     const slow = range("--slow", values.slow);
+    let combos: number;
     try {
-      emaGridPairs(fast, slow);
+      combos = emaGridSize(fast, slow);
     } catch (err) {
       throw new UsageError((err as Error).message);
+    }
+    if (combos > cfg.SWEEP_MAX_COMBINATIONS) {
+      throw new UsageError(`--fast/--slow: ${combos} fast < slow combinations, over SWEEP_MAX_COMBINATIONS (${cfg.SWEEP_MAX_COMBINATIONS}); narrow the ranges or use a larger step`);
     }
     const feeBps = values["fee-bps"] === undefined ? 10 : Number(values["fee-bps"]);
     if (!(feeBps >= 0 && feeBps <= 1000)) throw new UsageError(`--fee-bps: must be 0..1000 (got ${JSON.stringify(values["fee-bps"])})`);
@@ -69,23 +73,20 @@ export const sweepCommand: Command = {
       ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} sweep ${r.sweepId}: ${r.combos} combinations in ${r.chunks} jobs\n`);
       if (!values.wait) return 0;
       const queue = fleet.queue(backtestKind);
-      const deadline = Date.now() + timeoutS * 1000;
-      for (;;) {
-        const root = await Job.fromId(queue, r.rootJobId);
-        const state = await root?.getState();
-        if (state === "failed") throw new Error(`sweep ${r.sweepId} failed: ${root!.failedReason}`);
-        if (state === "completed") {
-          const res = root!.returnvalue as BacktestResult;
-          ctx.out.write(`\nranked ${res.evaluated} combinations (${res.failedChunks} failed chunks); top by Sharpe:\n`);
-          for (const b of res.best ?? []) ctx.out.write(`  fast ${String(b.fast).padStart(3)}  slow ${String(b.slow).padStart(3)}  sharpe ${b.sharpe.toFixed(3)}  total return ${(100 * b.totalReturn).toFixed(1)} %\n`);
-          return res.failedChunks ? 1 : 0;
-        }
-        const counts = await root?.getDependenciesCount();
-        const done = (counts?.processed ?? 0) + (counts?.ignored ?? 0) + (counts?.failed ?? 0);
-        progressLine(process.stderr, done, r.chunks, "chunks");
-        if (Date.now() > deadline) throw new Error(`gave up waiting for sweep ${r.sweepId} after ${timeoutS} s (it keeps running)`);
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      const { state, job } = await waitForJob(queue, r.rootJobId, `sweep ${r.sweepId}`, {
+        timeoutMs: timeoutS * 1000,
+        out: process.stderr,
+        signal: ctx.signal,
+        onPending: async () => {
+          const counts = await (await Job.fromId(queue, r.rootJobId))?.getDependenciesCount();
+          progressLine(process.stderr, (counts?.processed ?? 0) + (counts?.ignored ?? 0) + (counts?.failed ?? 0), r.chunks, "chunks");
+        },
+      });
+      if (state === "failed") throw new Error(`sweep ${r.sweepId} failed: ${job.failedReason}`);
+      const res = job.returnvalue as BacktestResult;
+      ctx.out.write(`ranked ${res.evaluated} combinations (${res.failedChunks} failed chunks); top by Sharpe:\n`);
+      for (const b of res.best ?? []) ctx.out.write(`  fast ${String(b.fast).padStart(3)}  slow ${String(b.slow).padStart(3)}  sharpe ${b.sharpe.toFixed(3)}  total return ${(100 * b.totalReturn).toFixed(1)} %\n`);
+      return res.failedChunks ? 1 : 0;
     };
   },
 };

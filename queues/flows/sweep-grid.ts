@@ -47,25 +47,66 @@ function checkRange(r: IntRange, flag: string): void {
   }
 }
 
+/**
+ * How many (fast, slow) pairs with fast < slow the grid has, counted without building it (a grid of
+ * 100,000 × 100,000 periods would not fit in memory); throws naming both flags when there are none.
+ */
+export function emaGridSize(fastRange: IntRange, slowRange: IntRange, flags: [fast: string, slow: string] = ["--fast", "--slow"]): number {
+  checkRange(fastRange, flags[0]);
+  checkRange(slowRange, flags[1]);
+  const [fl, fh, fs] = fastRange.map(BigInt) as [bigint, bigint, bigint];
+  const [sl, sh, ss] = slowRange.map(BigInt) as [bigint, bigint, bigint];
+  const nFast = (fh - fl) / fs + 1n;
+  const nSlow = (sh - sl) / ss + 1n;
+  const sMax = sl + (nSlow - 1n) * ss;
+  // Fast values below every slow pair with all of them; from sl up to the largest slow value, fast value
+  // f pairs with the slow values above it: nSlow − 1 − floor((f − sl) / ss).
+  const firstAt = (v: bigint) => clamp(ceilDiv(v - fl, fs), 0n, nFast);
+  const i0 = firstAt(sl);
+  const i1 = firstAt(sMax);
+  const n = i1 - i0;
+  const count = i0 * nSlow + n * (nSlow - 1n) - floorSum(n, ss, fs, fl + i0 * fs - sl);
+  if (count === 0n) {
+    throw new Error(
+      `${flags[0]}/${flags[1]}: empty grid, no fast < slow pair ` +
+        `(got ${flags[0]} ${fastRange.join(",")} and ${flags[1]} ${slowRange.join(",")})`,
+    );
+  }
+  return Number(count);
+}
+
 /** All (fast, slow) pairs with fast < slow; throws naming both flags when the grid is empty. */
 export function emaGridPairs(
   fastRange: IntRange,
   slowRange: IntRange,
   flags: [fast: string, slow: string] = ["--fast", "--slow"],
 ): Array<[number, number]> {
-  checkRange(fastRange, flags[0]);
-  checkRange(slowRange, flags[1]);
+  emaGridSize(fastRange, slowRange, flags);
   const pairs: Array<[number, number]> = [];
   const slows = rangeValues(slowRange);
   for (const f of rangeValues(fastRange)) {
     for (const s of slows) if (f < s) pairs.push([f, s]);
   }
-  if (pairs.length === 0) {
-    throw new Error(
-      `${flags[0]}/${flags[1]}: empty grid, no fast < slow pair ` +
-        `(got ${flags[0]} ${fastRange.join(",")} and ${flags[1]} ${slowRange.join(",")})`,
-    );
-  }
   return pairs;
 }
 
+const clamp = (v: bigint, lo: bigint, hi: bigint) => (v < lo ? lo : v > hi ? hi : v);
+const ceilDiv = (a: bigint, b: bigint) => (a <= 0n ? -(-a / b) : (a + b - 1n) / b);
+
+/** Σ_{i<n} floor((a·i + b) / m) for n, a, b ≥ 0 and m > 0, in O(log) steps (the AtCoder Library's floor_sum). */
+function floorSum(n: bigint, m: bigint, a: bigint, b: bigint): bigint {
+  let sum = 0n;
+  for (;;) {
+    if (a >= m) {
+      sum += ((n * (n - 1n)) / 2n) * (a / m);
+      a %= m;
+    }
+    if (b >= m) {
+      sum += n * (b / m);
+      b %= m;
+    }
+    const yMax = a * n + b;
+    if (yMax < m) return sum;
+    [n, b, m, a] = [yMax / m, yMax % m, a, m];
+  }
+}

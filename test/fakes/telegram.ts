@@ -1,8 +1,9 @@
 // A local fake of the Telegram Bot API on 127.0.0.1, speaking its wire format: POST /bot<token>/<method>
 // with form-urlencoded (or JSON) parameters, answering { ok, result } or { ok: false, error_code,
 // description, parameters }. sendMessage and getUpdates (offset + long-poll timeout) behave like the real
-// API; failures (429 with retry_after, 5xx, dropped connections, a full outage) are scriptable; every
-// request is recorded.
+// API (an update not confirmed by a later offset is delivered again); getMe names the bot ta_fleet_bot;
+// failures (429 with retry_after, 5xx, dropped connections, requests that never get an answer, a full
+// outage) are scriptable; every request is recorded.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { poll } from "../helpers/wait.ts";
@@ -16,7 +17,8 @@ export interface RecordedRequest {
   status: number;
 }
 
-export type Scripted = { status: number; body?: unknown } | "drop";
+/** "hang": the request is never answered (until the fake closes), as when the process dies waiting. */
+export type Scripted = { status: number; body?: unknown } | "drop" | "hang";
 
 export const tooManyRequests = (retryAfterS: number): Scripted => ({
   status: 429,
@@ -75,6 +77,7 @@ export async function startFakeTelegram(token = "123456:TEST-fake-token-01234567
       req.socket.destroy();
       return;
     }
+    if (scripted === "hang") return;
     if (scripted) {
       rec.status = scripted.status;
       return reply(res, scripted.status, scripted.body ?? { ok: false, error_code: scripted.status, description: "scripted" });

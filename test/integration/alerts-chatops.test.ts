@@ -5,6 +5,7 @@ import { createAlerting, type Alerting } from "../../ops/alerts/alerting.ts";
 import { telegramApi } from "../../ops/alerts/telegram.ts";
 import { ChatOps } from "../../ops/bot/chat-ops.ts";
 import { COMMANDS, handleCommand } from "../../ops/bot/commands.ts";
+import { redisHandledUpdates } from "../../ops/bot/handled-updates.ts";
 import { ChatOpsPoller } from "../../ops/bot/poller.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { enqueue } from "../../queues/enqueue.ts";
@@ -42,7 +43,7 @@ beforeAll(async () => {
   alerting = createAlerting({ cfg, log: logs.log, pool: db.pool, fleet: tf.fleet, api });
   const ops = new ChatOps({ fleet: tf.fleet, store: alerting.store, budgetUsage: async () => [{ provider: "gemini", used: 300, limit: 1500 }], dashboardBase: "https://fleet.example" });
   const access = { chats: new Set(cfg.TELEGRAM_CHAT_IDS), admins: new Set(cfg.TELEGRAM_ADMIN_CHAT_IDS) };
-  poller = new ChatOpsPoller(api, (m) => handleCommand(m, access, ops, logs.log, alerting.redact), logs.log, alerting.redact, { timeoutS: 5 }).start();
+  poller = new ChatOpsPoller(api, (m) => handleCommand(m, access, ops, logs.log, alerting.redact), logs.log, alerting.redact, redisHandledUpdates(tf.fleet.redis, tf.prefix), { timeoutS: 5 }).start();
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ensureStack, stopStack } from "../../ops/embedded/stack.ts";
 import { portOpen } from "../../ops/embedded/net.ts";
+import { freePort } from "../helpers/net.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -19,14 +20,6 @@ async function squat(): Promise<number> {
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
   return (s.address() as { port: number }).port;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe("embedded stack", () => {

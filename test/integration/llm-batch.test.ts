@@ -88,7 +88,7 @@ describe("producer commands and the cost report", () => {
     const chunks: string[] = [];
     return { stream: { write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream, text: () => chunks.join("") };
   };
-  const ctx = (o: ReturnType<typeof out>): CommandContext => ({ cfg, out: o.stream, fleet: async () => tf.fleet, databaseUrl: async () => db.url, trace: async () => ROOT_CONTEXT });
+  const ctx = (o: ReturnType<typeof out>): CommandContext => ({ cfg, out: o.stream, fleet: async () => tf.fleet, databaseUrl: async () => db.url, trace: async () => ROOT_CONTEXT, signal: new AbortController().signal });
 
   it("validate flags and task files before touching Redis, naming the field and value", () => {
     expect(() => llmCommand.prepare({}, [], cfg)).toThrow(UsageError);

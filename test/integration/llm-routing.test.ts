@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { redisUrl } from "../helpers/redis.ts";
 import { poll } from "../helpers/wait.ts";
-import { ALL_KEYS, llmWorker, providersFor, roomyBudgets, settled, startFakes, type Fakes } from "../fakes/llm-setup.ts";
+import { ALL_KEYS, FAST_RETRY, llmWorker, providersFor, roomyBudgets, settled, startFakes, type Fakes } from "../fakes/llm-setup.ts";
 
 let db: TestDatabase;
 let fakes: Fakes;
@@ -48,6 +48,24 @@ const calls = async (taskId: string) =>
 const hits = () => ({ gemini: fakes.gemini.requests.length, openai: fakes.openai.requests.length, anthropic: fakes.anthropic.requests.length });
 
 describe("routing", () => {
+  it("every provider down: the task waits without spending an attempt and completes once one answers", async () => {
+    await setup();
+    const down = Array.from({ length: FAST_RETRY.attempts }, () => ({ type: "error" as const, status: 503 }));
+    fakes.gemini.script(...down);
+    fakes.openai.script(...down);
+    fakes.anthropic.script(...down);
+    const job = await task();
+    // After the first full round of failures the job is back in the delayed set, no attempt spent.
+    await poll(async () => (await tf.fleet.queue(llmKind).getJobState(job.id!)) === "delayed" && hits().anthropic === FAST_RETRY.attempts, "the task to wait out the outage");
+    expect((await Job.fromId(tf.fleet.queue(llmKind), job.id!))?.attemptsMade).toBe(0);
+    fakes.gemini.script({ type: "ok", text: "Back." });
+    const { state, job: done } = await settled(tf, job.id!);
+    expect(state).toBe("completed");
+    expect((done.returnvalue as LlmResult).text).toBe("Back.");
+    // The successful attempt is the only one counted.
+    expect(done.attemptsMade).toBe(1);
+  });
+
   it("goes to the cheapest tier first and records the call in the ledger", async () => {
     await setup();
     fakes.gemini.script({ type: "ok", text: "Quiet day.", usage: { input: 20, output: 4 } });

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "../../queues/fleet.ts";
-import { flowKind } from "../../queues/registry.ts";
+import { backtestKind, flowKind } from "../../queues/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { reap, spawnTs, type EventProcess } from "../helpers/proc.ts";
 import { deletePrefix, redisUrl, uniquePrefix } from "../helpers/redis.ts";
@@ -67,7 +67,14 @@ describe("fleet processes", () => {
     prefixes.push(prefix);
     const a = await cli(["daily-refresh", "--assets", "BTC USD", "--as-of", "2022-11-15"], env(prefix));
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/--assets: must be 1-24 letters.*\(got "BTC USD"\)/);
+    expect(a.stderr).toMatch(/--assets: must start with a letter or digit and be at most 24 letters, digits, \. _ - \(got "BTC USD"\)/);
+    const eq = await cli(["daily-refresh", "--assets", "=cmd"], env(prefix));
+    expect(eq.code).toBe(2);
+    expect(eq.stderr).toMatch(/--assets: must start with a letter or digit .*\(got "=cmd"\)/);
+    // Counted, not built: the 5·10⁹-pair grid is refused at once.
+    const sweep = await cli(["sweep", "--strategy", "ema_cross", "--asset", "BTC-USD", "--fast", "1..100000", "--slow", "2..100000"], env(prefix));
+    expect(sweep.code).toBe(2);
+    expect(sweep.stderr).toBe("ta-fleet enqueue: --fast/--slow: 4999950000 fast < slow combinations, over SWEEP_MAX_COMBINATIONS (1000000); narrow the ranges or use a larger step\n");
     const b = await cli(["daily-refresh", "--as-of", "2022-02-30"], env(prefix));
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--as-of: must be a real calendar date \(got "2022-02-30"\)/);
@@ -80,6 +87,7 @@ describe("fleet processes", () => {
     const fleet = new Fleet({ redisUrl: redisUrl(), prefix });
     try {
       expect(await fleet.queue(flowKind).count()).toBe(0);
+      expect(await fleet.queue(backtestKind).count()).toBe(0);
     } finally {
       await fleet.close();
     }

@@ -3,7 +3,6 @@
 // when the server returns. The shared test PostgreSQL cannot be stopped, so the exporters write to a
 // cluster of this test's own, stopped for 30 s.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { isDataError } from "../../ops/bounded-writer.ts";
 import { maintenanceKind } from "../../queues/registry.ts";
 import { telemetryHooks } from "../../workers/telemetry-hooks.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
+import { freePort } from "../helpers/net.ts";
 import { poll } from "../helpers/wait.ts";
 
 const OUTAGE_MS = 30_000;
@@ -28,17 +28,6 @@ let pool: Pool;
 let telemetry: Telemetry;
 let metrics: MetricsCollector;
 let tf: TestFleet;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "ta-outage-"));

@@ -29,8 +29,10 @@ export interface RouteOptions {
   random?: () => number;
 }
 
+/** Every provider failed with retryable errors: a provider outage, which costs the job time, not attempts. */
 export class ProvidersFailedError extends Error {
   override name = "ProvidersFailedError";
+  readonly outage = true;
 }
 
 export async function route(order: readonly ProviderAdapter[], req: ChatRequest, estimatedTokens: number, id: CallIdentity, deps: CallDeps, o: RouteOptions): Promise<RouteResult> {

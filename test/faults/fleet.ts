@@ -1,0 +1,244 @@
+// A whole fleet as `npm start` runs it — supervisor, Procfile processes, embedded Redis and PostgreSQL in a
+// data directory of its own, on free ports — and what the fault tests need to hurt it and to judge it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Job, Queue } from "bullmq";
+import { createPool, type Pool } from "../../db/pool.ts";
+import { commonLastDay } from "../../db/repos/coverage.ts";
+import { SAMPLE_DATA } from "../../db/sample-data.ts";
+import { startPostgres, stopPostgres } from "../../ops/embedded/postgres.ts";
+import { startRedis } from "../../ops/embedded/redis.ts";
+import { alive, readPid } from "../../ops/embedded/process.ts";
+import { closeRedis, createRedis, type Redis } from "../../queues/connection.ts";
+import { runKey } from "../../queues/flows/daily-refresh.ts";
+import type { RunSummary } from "../../queues/kinds/flow.ts";
+import { freePort, freePorts } from "../helpers/net.ts";
+import { poll } from "../helpers/wait.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const PREFIX = "{ta}";
+export const ASSETS = SAMPLE_DATA.map((s) => s.symbol);
+const RUN_QUEUES = ["flow", "stage", "signal", "backtest"] as const;
+
+/** Pids of processes whose environment carries `key=value` (what the supervisor stamps on its children). */
+export function pidsWithEnv(key: string, value: string): Map<number, Record<string, string>> {
+  const found = new Map<number, Record<string, string>>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let raw: string;
+    try {
+      raw = readFileSync(`/proc/${pid}/environ`, "utf8");
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    const env = Object.fromEntries(raw.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    if (env[key] === value) found.set(pid, env);
+  }
+  return found;
+}
+
+export interface RunOutcome {
+  summary: RunSummary;
+  /** Attempts beyond the one each job needs, and stalls, over every job of the run. */
+  extraAttempts: number;
+  stalls: number;
+  jobs: number;
+}
+
+export class FleetUnderTest {
+  readonly dir = mkdtempSync(join(tmpdir(), "ta-fleet-faults-"));
+  private ports!: Record<string, number>;
+  private supervisor?: ChildProcess;
+  private exit?: Promise<number | null>;
+  private redisClient?: Redis;
+  private pgPool?: Pool;
+  readonly logFile = join(this.dir, "fleet.log");
+
+  async init(): Promise<this> {
+    // PostgreSQL runs as the postgres OS user, which must be able to enter the directory.
+    chmodSync(this.dir, 0o755);
+    const names = ["EMBED_REDIS_PORT", "EMBED_PG_PORT", "WEB_PORT", "HEALTH_PORT_SCHEDULER", "HEALTH_PORT_BOT"];
+    this.ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+    // Workers take consecutive ports from their base.
+    this.ports.HEALTH_PORT_WORKER = await freePorts(3);
+    return this;
+  }
+
+  get env(): Record<string, string> {
+    return {
+      ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])),
+      DATA_DIR: this.dir,
+      FLEET_FORMATION: "web=1,worker=3,scheduler=1,bot=1",
+      LOG_PRETTY: "0",
+      NODE_ENV: "test",
+      WORKER_SHUTDOWN_MS: "10000",
+      OUTAGE_RETRY_MAX_MS: "4000",
+    };
+  }
+
+  get redisUrl() {
+    return `redis://127.0.0.1:${this.ports.EMBED_REDIS_PORT}`;
+  }
+
+  /** `npm start` (the script behind it), its output in this fleet's log file. */
+  start(): void {
+    const out = openSync(this.logFile, "a");
+    const env = { ...process.env, ...this.env };
+    delete env.REDIS_URL;
+    delete env.DATABASE_URL;
+    this.supervisor = spawn(process.execPath, ["--import", "tsx", "ops/cli/start.ts"], { cwd: ROOT, env, stdio: ["ignore", out, out] });
+    closeSync(out);
+    const child = this.supervisor;
+    this.exit = new Promise((r) => child.once("exit", (code, signal) => r(code ?? (signal ? 128 : null))));
+  }
+
+  get supervisorPid(): number {
+    return this.supervisor!.pid!;
+  }
+
+  /** The fleet's processes by Procfile name (web.1, worker.2, ...), found by the id the supervisor stamps. */
+  processes(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [pid, env] of pidsWithEnv("TA_FLEET_ID", this.dir)) if (env.FLEET_PROCESS) out.set(env.FLEET_PROCESS, pid);
+    return out;
+  }
+
+  async waitStarted(timeoutMs = 120_000): Promise<Map<string, number>> {
+    const s = this.supervisor!;
+    const seen = await poll(() => {
+      if (s.exitCode !== null || s.signalCode !== null) return "exited" as const;
+      const procs = this.processes();
+      return procs.size === 6 ? procs : undefined;
+    }, `six fleet processes (log: ${this.logFile})`, timeoutMs, 200);
+    if (seen === "exited") throw new Error(`npm start exited with ${s.exitCode ?? s.signalCode}: ${readFileSync(this.logFile, "utf8").slice(-2_000)}`);
+    return seen;
+  }
+
+  redis(): Redis {
+    if (!this.redisClient) {
+      this.redisClient = createRedis(this.redisUrl, "faults-test");
+      this.redisClient.on("error", () => {}); // its server is killed on purpose
+    }
+    return this.redisClient;
+  }
+
+  pool(): Pool {
+    this.pgPool ??= createPool(`postgres://postgres@127.0.0.1:${this.ports.EMBED_PG_PORT}/tafleet`, { max: 2 });
+    return this.pgPool;
+  }
+
+  async runKey() {
+    const asOf = await poll(() => commonLastDay(this.pool(), ASSETS), "the sample data to be loaded", 120_000, 200);
+    return runKey(asOf, ASSETS);
+  }
+
+  /** Completed jobs of the run so far (any queue). */
+  async completedJobs(): Promise<number> {
+    const counts = await Promise.all(RUN_QUEUES.map((q) => this.redis().zcard(`${PREFIX}:${q}:completed`)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Waits for the run root to finish; reads the state first and the job only once it is final. */
+  async waitRun(timeoutMs = 300_000): Promise<RunOutcome> {
+    const k = await this.runKey();
+    const flows = new Queue("flow", { connection: this.redis(), prefix: PREFIX });
+    try {
+      const root = await poll(async () => {
+        const state = await flows.getJobState(`run.${k.runId}`);
+        if (state !== "completed" && state !== "failed") return undefined;
+        return Job.fromId(flows, `run.${k.runId}`);
+      }, `run ${k.runId} to finish (log: ${this.logFile})`, timeoutMs, 250);
+      if (!root.returnvalue) throw new Error(`run ${k.runId} failed: ${root.failedReason}`);
+      let extraAttempts = 0;
+      let stalls = 0;
+      let jobs = 0;
+      for (const name of RUN_QUEUES) {
+        const q = new Queue(name, { connection: this.redis(), prefix: PREFIX });
+        try {
+          for (const j of await q.getJobs(["completed", "failed"], 0, -1)) {
+            if (j.data?.runId !== k.runId) continue;
+            jobs++;
+            extraAttempts += Math.max(0, j.attemptsMade - 1);
+            stalls += j.stalledCounter;
+          }
+        } finally {
+          await q.close();
+        }
+      }
+      return { summary: root.returnvalue as RunSummary, extraAttempts, stalls, jobs };
+    } finally {
+      await flows.close();
+    }
+  }
+
+  /** Span rows of completed job attempts, by job id: telemetry that made it to PostgreSQL. */
+  async completedSpanJobIds(): Promise<string[]> {
+    const { rows } = await this.pool().query<{ id: string }>("SELECT DISTINCT attributes->>'job.id' AS id FROM observability.spans WHERE attributes->>'job.outcome' = 'completed' ORDER BY 1");
+    return rows.map((r) => r.id);
+  }
+
+  redisPid(): number | undefined {
+    return readPid(join(this.dir, "redis", "redis.pid"));
+  }
+
+  async killRedis(): Promise<void> {
+    const pid = this.redisPid();
+    if (!pid) throw new Error("no redis-server pid");
+    process.kill(pid, "SIGKILL");
+    await poll(() => !alive(pid), "redis-server to die");
+  }
+
+  restartRedis() {
+    return startRedis(this.dir, this.ports.EMBED_REDIS_PORT!, () => {});
+  }
+
+  stopPostgres() {
+    return stopPostgres(this.dir);
+  }
+
+  startPostgres() {
+    return startPostgres(this.dir, this.ports.EMBED_PG_PORT!, () => {});
+  }
+
+  /** SIGTERM to the supervisor (what `npm run stop` and a terminal's Ctrl-C amount to); its exit code. */
+  async terminate(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 60_000): Promise<number | null> {
+    if (!this.supervisor || this.supervisor.exitCode !== null || this.supervisor.signalCode !== null) return this.exit ?? null;
+    this.supervisor.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([this.exit!, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)))]).finally(() => clearTimeout(timer));
+    if (code === "timeout") throw new Error(`the supervisor did not exit within ${timeoutMs} ms of ${signal} (log: ${this.logFile})`);
+    return code;
+  }
+
+  /** Whatever of this fleet is still alive: its processes and its embedded servers. */
+  leftovers(): string[] {
+    const left = [...pidsWithEnv("TA_FLEET_ID", this.dir)].map(([pid, env]) => `${env.FLEET_PROCESS ?? "process"} ${pid}`);
+    const redis = this.redisPid();
+    if (redis && alive(redis)) left.push(`redis-server ${redis}`);
+    const pgPidFile = join(this.dir, "pg", "data", "postmaster.pid");
+    const pg = existsSync(pgPidFile) ? readPid(pgPidFile) : undefined;
+    if (pg && alive(pg)) left.push(`postgres ${pg}`);
+    return left;
+  }
+
+  async closeClients(): Promise<void> {
+    if (this.redisClient) await closeRedis(this.redisClient);
+    this.redisClient = undefined;
+    await this.pgPool?.end().catch(() => {});
+    this.pgPool = undefined;
+  }
+
+  /** Stops everything (gracefully, then by force) and removes the data directory. */
+  async destroy(): Promise<void> {
+    await this.closeClients();
+    await this.terminate().catch(() => this.supervisor?.kill("SIGKILL"));
+    for (const pid of pidsWithEnv("TA_FLEET_ID", this.dir).keys()) process.kill(pid, "SIGKILL");
+    const redis = this.redisPid();
+    if (redis && alive(redis)) process.kill(redis, "SIGKILL");
+    await stopPostgres(this.dir).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
