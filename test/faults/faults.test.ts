@@ -22,6 +22,7 @@ interface Report {
   recoverS: number;
   extraAttempts: number;
   stalls: number;
+  deferrals: number;
   restarted: string[];
   rowsCompared: number;
   checksums: "identical" | "different";
@@ -55,6 +56,7 @@ async function judge(f: FleetUnderTest, fault: string, before: Map<string, numbe
     recoverS: Math.round((Date.now() - faultEnded) / 100) / 10,
     extraAttempts: run.extraAttempts,
     stalls: run.stalls,
+    deferrals: run.deferrals,
     restarted,
     rowsCompared: totalRows(checksums),
     checksums: JSON.stringify(checksums) === JSON.stringify(baseline.checksums) ? "identical" : "different",
@@ -110,12 +112,18 @@ describe("a daily refresh under faults", () => {
     await midRun(f);
     await f.closeClients(); // the test's own pool must not hold the server up
     await f.stopPostgres();
-    await holdFor(f, OUTAGE_MS, procs);
+    const stoppedAt = Date.now();
+    // Every process says it is not ready while its database is gone, and ready again after.
+    const names = ["web.1", "worker.1", "scheduler.1", "bot.1"] as const;
+    expect(await Promise.all(names.map((n) => f.readiness(n)))).toEqual([503, 503, 503, 503]);
+    await holdFor(f, OUTAGE_MS - (Date.now() - stoppedAt), procs);
     await f.startPostgres();
     const back = Date.now();
+    await poll(async () => (await Promise.all(names.map((n) => f.readiness(n)))).every((s) => s === 200), "every process to be ready again", 30_000, 250);
     const run = await f.waitRun();
     await judge(f, "PostgreSQL stopped 25 s", procs, back, run);
     expect(run.extraAttempts).toBe(0);
+    expect(run.deferrals).toBeGreaterThan(0);
     // Spans buffered through the outage are written once it is over: one completed span per job.
     await poll(async () => (await f.completedSpanJobIds()).length === baseline.spans.length, "every job's span", 60_000, 500);
     expect(await f.completedSpanJobIds()).toEqual(baseline.spans);

@@ -45,6 +45,8 @@ export interface RunOutcome {
   /** Attempts beyond the one each job needs, and stalls, over every job of the run. */
   extraAttempts: number;
   stalls: number;
+  /** Times a job of the run went back to wait out an outage (workers/outage-deferral.ts), no attempt spent. */
+  deferrals: number;
   jobs: number;
 }
 
@@ -117,6 +119,14 @@ export class FleetUnderTest {
     return seen;
   }
 
+  /** HTTP status of a process's readiness probe (worker.1 answers on HEALTH_PORT_WORKER). */
+  async readiness(name: "web.1" | "worker.1" | "scheduler.1" | "bot.1"): Promise<number> {
+    const port = { "web.1": this.ports.WEB_PORT, "worker.1": this.ports.HEALTH_PORT_WORKER, "scheduler.1": this.ports.HEALTH_PORT_SCHEDULER, "bot.1": this.ports.HEALTH_PORT_BOT }[name];
+    const res = await fetch(`http://127.0.0.1:${port}/health/readiness`);
+    await res.arrayBuffer();
+    return res.status;
+  }
+
   redis(): Redis {
     if (!this.redisClient) {
       this.redisClient = createRedis(this.redisUrl, "faults-test");
@@ -154,6 +164,7 @@ export class FleetUnderTest {
       if (!root.returnvalue) throw new Error(`run ${k.runId} failed: ${root.failedReason}`);
       let extraAttempts = 0;
       let stalls = 0;
+      let deferrals = 0;
       let jobs = 0;
       for (const name of RUN_QUEUES) {
         const q = new Queue(name, { connection: this.redis(), prefix: PREFIX });
@@ -163,12 +174,14 @@ export class FleetUnderTest {
             jobs++;
             extraAttempts += Math.max(0, j.attemptsMade - 1);
             stalls += j.stalledCounter;
+            const outage = await this.redis().hget(`${PREFIX}:${name}:${j.id}`, "ta:outage");
+            deferrals += outage ? (JSON.parse(outage) as { deferrals: number }).deferrals : 0;
           }
         } finally {
           await q.close();
         }
       }
-      return { summary: root.returnvalue as RunSummary, extraAttempts, stalls, jobs };
+      return { summary: root.returnvalue as RunSummary, extraAttempts, stalls, deferrals, jobs };
     } finally {
       await flows.close();
     }
