@@ -16,7 +16,12 @@ export interface EventProcess {
 const ROOT = resolve(import.meta.dirname, "../..");
 
 export function spawnTs(file: string, env: Record<string, string>): EventProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnEvents(process.execPath, ["--import", "tsx", resolve(ROOT, file)], env);
+}
+
+/** Any command in the project root, e.g. `npm start` as an operator runs it. */
+export function spawnEvents(command: string, args: string[], env: Record<string, string>): EventProcess {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const events: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
   let buf = "";

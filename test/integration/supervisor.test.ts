@@ -14,7 +14,7 @@ import { planPorts } from "../../ops/supervisor/ports.ts";
 import { fleetId, fleetProcesses, running, signal } from "../../ops/supervisor/procs.ts";
 import { lockFile, stateFile } from "../../ops/supervisor/state.ts";
 import { freePorts } from "../helpers/net.ts";
-import { reap, spawnTs, type EventProcess } from "../helpers/proc.ts";
+import { reap, spawnEvents, spawnTs, type EventProcess } from "../helpers/proc.ts";
 import { poll, within } from "../helpers/wait.ts";
 
 const execFileP = promisify(execFile);
@@ -301,7 +301,10 @@ describe("npm start / npm run stop", () => {
   });
 
   it("SIGTERM to npm start stops every process and the embedded servers: exit 0, nothing left", { timeout: 120_000 }, async () => {
-    const p = await start();
+    // Through npm itself: npm passes the signal on to its script, which must be the supervisor (exec), not
+    // a shell that would die and leave the fleet running.
+    const p = spawnEvents("npm", ["start"], await env());
+    procs.push(p);
     await p.waitFor("fleet up: bull-board URL and credentials", {}, 90_000);
     p.kill("SIGTERM");
     expect(await within(p.exited, 60_000, "start exit")).toEqual({ code: 0, signal: null });
