@@ -2,18 +2,18 @@ import type { Writable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
 
-// An import streams its rows into a temporary table of the transaction and upserts from there at the end:
-// memory stays bounded by the stream's buffers, and a failure before the end rolls everything back.
-const STAGING = "import_prices";
+// An import streams its rows into a temporary table of the transaction (import_prices) and upserts from
+// there at the end: memory stays bounded by the stream's buffers, and a failure before the end rolls
+// everything back.
 
 /** Creates the transaction's staging table (dropped at commit or rollback). */
 export async function createPriceStaging(client: PoolClient): Promise<void> {
-  await client.query(`CREATE TEMP TABLE ${STAGING} (ts date, open float8, high float8, low float8, close float8, volume float8) ON COMMIT DROP`);
+  await client.query(`CREATE TEMP TABLE import_prices (ts date, open float8, high float8, low float8, close float8, volume float8) ON COMMIT DROP`);
 }
 
 /** A COPY stream into the staging table; write `stagingLine(line)`s to it. */
 export function copyIntoPriceStaging(client: PoolClient): Writable {
-  return client.query(copyFrom(`COPY ${STAGING} FROM STDIN`));
+  return client.query(copyFrom(`COPY import_prices FROM STDIN`));
 }
 
 /** A validated CSV row in COPY text format: its fields (a date and plain decimals) are copied as written. */
@@ -23,7 +23,7 @@ export const stagingLine = (csvLine: string) => `${csvLine.trim().replaceAll(","
 export async function upsertStagedPrices(client: PoolClient, assetId: number): Promise<number> {
   const { rowCount } = await client.query(
     `INSERT INTO prices_daily AS p (asset_id, ts, open, high, low, close, volume)
-     SELECT $1, ts, open, high, low, close, volume FROM ${STAGING}
+     SELECT $1, ts, open, high, low, close, volume FROM import_prices
      ON CONFLICT (asset_id, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
        close = EXCLUDED.close, volume = EXCLUDED.volume
      WHERE (p.open, p.high, p.low, p.close, p.volume) IS DISTINCT FROM
