@@ -14,8 +14,6 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
   /** Any client's connection error (idle or checked out); the owner decides what to log. */
   onError?: (err: Error) => void;
-  /** A new client connected: the server is reachable. */
-  onConnect?: () => void;
 }
 
 export function createPool(url: string, opts: PoolOptions = {}): Pool {
@@ -31,10 +29,7 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
   const onError = (err: Error) => opts.onError?.(err);
   // The pool's own 'error' event covers idle clients only and needs a listener too.
   pool.on("error", () => {});
-  pool.on("connect", (client) => {
-    client.on("error", onError);
-    opts.onConnect?.();
-  });
+  pool.on("connect", (client) => client.on("error", onError));
   return pool;
 }
 

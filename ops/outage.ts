@@ -65,7 +65,8 @@ export class DependencyMonitor {
       return;
     }
     this.log.debug({ err: (err as Error).message, source }, "dependency unreachable");
-    void this.check();
+    // While something is down the recheck timer probes everything anyway.
+    if (this.downSince.size === 0) void this.check();
   }
 
   isDown(dep: Dependency): boolean {

@@ -15,7 +15,7 @@ import { closeRedis, createRedis, type Redis } from "../../queues/connection.ts"
 import { runKey } from "../../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
 import { freePort, freePorts } from "../helpers/net.ts";
-import { poll } from "../helpers/wait.ts";
+import { poll, within } from "../helpers/wait.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PREFIX = "{ta}";
@@ -220,10 +220,7 @@ export class FleetUnderTest {
   async terminate(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 60_000): Promise<number | null> {
     if (!this.supervisor || this.supervisor.exitCode !== null || this.supervisor.signalCode !== null) return this.exit ?? null;
     this.supervisor.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([this.exit!, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)))]).finally(() => clearTimeout(timer));
-    if (code === "timeout") throw new Error(`the supervisor did not exit within ${timeoutMs} ms of ${signal} (log: ${this.logFile})`);
-    return code;
+    return within(this.exit!, timeoutMs, `the supervisor to exit after ${signal} (log: ${this.logFile})`);
   }
 
   /** Whatever of this fleet is still alive: its processes and its embedded servers. */
