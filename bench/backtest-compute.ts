@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ema } from "../workers/stage/compute/ema.ts";
-import { runBacktest } from "../workers/backtest/engine.ts";
-import { emaCrossActions } from "../workers/signal/ema-cross.ts";
+import { ema } from "../compute/indicators/ema.ts";
+import { runBacktest } from "../compute/backtest/engine.ts";
+import { emaCrossActions } from "../compute/signals/ema-cross.ts";
 
 function loadOhlc(file: string): { dates: string[]; open: Float64Array; close: Float64Array } {
   const lines = readFileSync(file, "utf8").trim().split(/\r?\n/);

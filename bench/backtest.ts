@@ -16,7 +16,7 @@ console.log(`single-strategy backtests on BTC daily: ${Math.round(core.backtests
 const env = await benchEnv("backtest");
 const fleet = new Fleet({ redisUrl: env.redisUrl, prefix: env.prefix });
 const workers = [1, 2].map(() =>
-  spawn(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../workers/main.ts"), "--queues", "backtest", "--concurrency", "1"], {
+  spawn(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../apps/worker/main.ts"), "--queues", "backtest", "--concurrency", "1"], {
     env: { ...process.env, REDIS_URL: env.redisUrl, DATABASE_URL: env.databaseUrl, QUEUE_PREFIX: env.prefix, LOG_LEVEL: "warn", LOG_PRETTY: "0", COMPUTE_THREADS: "1" },
     stdio: ["ignore", "inherit", "inherit"],
   }),

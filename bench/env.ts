@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
-import { resolveUrls } from "../ops/bootstrap.ts";
+import { resolveUrls } from "../apps/bootstrap.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
 import { createPool, type Pool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";

@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import * as TI from "technicalindicators";
 import {
   adx, atr, bollingerBands, computeAllIndicators, ema, EMA_PERIODS, macd, rsi, stochastic, type DailyBars,
-} from "../workers/stage/compute/index.ts";
+} from "../compute/indicators/index.ts";
 
 export interface ComputeBenchResult {
   ours_ms: number;

@@ -8,7 +8,7 @@ import { Fleet } from "../queues/fleet.ts";
 import { dailyRefresh } from "../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../queues/registry.ts";
-import { createFleetComputePool } from "../workers/compute/fleet-pool.ts";
+import { createFleetComputePool } from "../workers/threads/fleet-pool.ts";
 import { flowProcessor } from "../workers/flow/index.ts";
 import { createWorker } from "../workers/runtime.ts";
 import { stageProcessor } from "../workers/stage/processor.ts";

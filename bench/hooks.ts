@@ -4,7 +4,7 @@
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
 import type { JobHooks } from "../workers/hooks.ts";
-import { startWorkerObservability } from "../workers/observability.ts";
+import { startWorkerObservability } from "../apps/worker/observability.ts";
 import { benchEnv } from "./env.ts";
 
 export async function benchHooks(): Promise<{ hooks: JobHooks; description: string; flush(): Promise<void>; close(): Promise<void> }> {

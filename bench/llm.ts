@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { createPool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";
-import { resolveUrls } from "../ops/bootstrap.ts";
+import { resolveUrls } from "../apps/bootstrap.ts";
 import { config } from "../ops/config.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
 import { createLogger } from "../ops/logger.ts";

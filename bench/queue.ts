@@ -5,7 +5,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { config } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
-import { resolveUrls } from "../ops/bootstrap.ts";
+import { resolveUrls } from "../apps/bootstrap.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
 import { closeRedis, createRedis } from "../queues/connection.ts";
 import { maintenanceKind } from "../queues/registry.ts";

@@ -82,11 +82,11 @@ const schema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like <id>:<secret>").optional(),
   TELEGRAM_CHAT_IDS: list.default([]),
   TELEGRAM_API_ROOT: url(["http:", "https:"]).default("https://api.telegram.org"),
-  // Chat-ops (ops/bot): TELEGRAM_CHAT_IDS may read (/status, /failed); these chats or users may also act.
+  // Chat-ops (apps/bot): TELEGRAM_CHAT_IDS may read (/status, /failed); these chats or users may also act.
   TELEGRAM_ADMIN_CHAT_IDS: list.default([]),
   // Where operators reach the web process; alert messages link to its bull-board pages. Unset → WEB_HOST:WEB_PORT.
   DASHBOARD_URL: url(["http:", "https:"]).optional(),
-  // Alert rules (ops/alerts/rules.ts) and delivery.
+  // Alert rules (alerts/rules.ts) and delivery.
   ALERT_BACKLOG_MAX: posInt.default(1_000),
   ALERT_OLDEST_WAITING_S: posInt.default(900),
   ALERT_BASELINE_FACTOR: z.coerce.number().gt(1).default(2),

@@ -3,7 +3,7 @@ import type { Pool } from "../db/pool.ts";
 import type { Fleet } from "../queues/fleet.ts";
 import type { Config } from "../ops/config.ts";
 import type { Logger } from "../ops/logger.ts";
-import type { ComputePool } from "./compute/pool.ts";
+import type { ComputePool } from "./threads/pool.ts";
 
 export interface WorkerDeps {
   pool: Pool;

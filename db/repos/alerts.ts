@@ -1,4 +1,4 @@
-// observability.alerts: the alert store and delivery outbox (ops/alerts). One statement per function;
+// observability.alerts: the alert store and delivery outbox (alerts). One statement per function;
 // `now` is always a parameter so the lifecycle (cooldowns, backoff, quiet periods) is testable.
 import type { Pool, PoolClient } from "../pool.ts";
 

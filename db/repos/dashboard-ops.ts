@@ -1,4 +1,4 @@
-// Read side of the ops dashboard (ops/web/dashboard): metric series over time, flow runs, traces, alerts.
+// Read side of the ops dashboard (apps/web/dashboard): metric series over time, flow runs, traces, alerts.
 // Label keys, metric names and filters are all values; no identifier is ever interpolated.
 import type { Pool, PoolClient } from "../pool.ts";
 

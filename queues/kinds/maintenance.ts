@@ -17,7 +17,7 @@ const schema = z.discriminatedUnion("task", [
   // The scheduler's trigger: adds the day's daily-refresh flow (as of the given or the current UTC day).
   z.strictObject({ task: z.literal("daily-refresh"), assets: z.array(symbol).min(1).max(500), asOf: isoDate.optional() }),
   z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
-  // Every minute (producers/schedules.ts): evaluate the alert rules (ops/alerts/rules.ts), then a bounded delivery pass.
+  // Every minute (producers/schedules.ts): evaluate the alert rules (alerts/rules.ts), then a bounded delivery pass.
   z.strictObject({ task: z.literal("alerts-evaluate") }),
   // Hourly: recompute the quality rollups over the last `hours` hours (idempotent upserts).
   z.strictObject({ task: z.literal("quality-rollup"), hours: z.number().int().min(1).max(24 * 400).default(48) }),

@@ -184,7 +184,7 @@ describe("a daily refresh under faults", () => {
     const run = await f.waitRun();
     await judge(f, "poison job", procs, injected, run);
     await f.closeClients();
-    const stop = await execFileP(process.execPath, ["--import", "tsx", "ops/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...f.env }, timeout: 120_000 });
+    const stop = await execFileP(process.execPath, ["--import", "tsx", "apps/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...f.env }, timeout: 120_000 });
     expect(stop.stdout).toMatch(/stopped/);
     expect(f.leftovers()).toEqual([]);
   }, 300_000);

@@ -91,7 +91,7 @@ export class FleetUnderTest {
     const env = { ...process.env, ...this.env };
     delete env.REDIS_URL;
     delete env.DATABASE_URL;
-    this.supervisor = spawn(process.execPath, ["--import", "tsx", "ops/cli/start.ts"], { cwd: ROOT, env, stdio: ["ignore", out, out] });
+    this.supervisor = spawn(process.execPath, ["--import", "tsx", "apps/cli/start.ts"], { cwd: ROOT, env, stdio: ["ignore", out, out] });
     closeSync(out);
     const child = this.supervisor;
     this.exit = new Promise((r) => child.once("exit", (code, signal) => r(code ?? (signal ? 128 : null))));

@@ -25,7 +25,7 @@ const transcript: string[] = [];
 beforeAll(async () => {
   [tg, db] = await Promise.all([startFakeTelegram(), createTestDatabase()]);
   tf = testFleet("bot");
-  bot = spawnTs("ops/bot/main.ts", {
+  bot = spawnTs("apps/bot/main.ts", {
     REDIS_URL: redisUrl(),
     DATABASE_URL: db.url,
     QUEUE_PREFIX: tf.prefix,

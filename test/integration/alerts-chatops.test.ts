@@ -1,12 +1,12 @@
 // Chat-ops over the fake Bot API with the real poller, fleet and alert store: the allow-list and the
 // admin allow-list for every command (refusals logged), and what each command does and answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAlerting, type Alerting } from "../../ops/alerts/alerting.ts";
-import { telegramApi } from "../../ops/alerts/telegram.ts";
-import { ChatOps } from "../../ops/bot/chat-ops.ts";
-import { COMMANDS, handleCommand } from "../../ops/bot/commands.ts";
-import { redisHandledUpdates } from "../../ops/bot/handled-updates.ts";
-import { ChatOpsPoller } from "../../ops/bot/poller.ts";
+import { createAlerting, type Alerting } from "../../alerts/alerting.ts";
+import { telegramApi } from "../../alerts/telegram.ts";
+import { ChatOps } from "../../apps/bot/chat-ops.ts";
+import { COMMANDS, handleCommand } from "../../apps/bot/commands.ts";
+import { redisHandledUpdates } from "../../apps/bot/handled-updates.ts";
+import { ChatOpsPoller } from "../../apps/bot/poller.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { KIND_NAMES, stageKind } from "../../queues/registry.ts";

@@ -2,14 +2,14 @@
 // observability.metrics, the LLM layer's live quota use — stored, repeated and resolved by evaluate().
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertRow } from "../../db/repos/alerts.ts";
-import { createAlerting, type AlertingDeps } from "../../ops/alerts/alerting.ts";
-import { budgetUsageFrom } from "../../ops/alerts/budgets.ts";
-import { ABSENT_GRACE_S } from "../../ops/alerts/evaluate.ts";
+import { createAlerting, type AlertingDeps } from "../../alerts/alerting.ts";
+import { budgetUsageFrom } from "../../alerts/budgets.ts";
+import { ABSENT_GRACE_S } from "../../alerts/evaluate.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { maintenanceKind, stageKind } from "../../queues/registry.ts";
 import { schedules } from "../../producers/schedules.ts";
-import type { ComputePool } from "../../workers/compute/pool.ts";
+import type { ComputePool } from "../../workers/threads/pool.ts";
 import { maintenanceProcessor } from "../../workers/maintenance/index.ts";
 import { budgetFromSpec, LlmQuota } from "../../queues/llm-quota.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";

@@ -4,8 +4,8 @@
 import { Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertRow } from "../../db/repos/alerts.ts";
-import { createAlerting, type Alerting } from "../../ops/alerts/alerting.ts";
-import { EventWatcher } from "../../ops/alerts/watch.ts";
+import { createAlerting, type Alerting } from "../../alerts/alerting.ts";
+import { EventWatcher } from "../../alerts/watch.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { closeRedis, createRedis } from "../../queues/connection.ts";
 import { enqueue } from "../../queues/enqueue.ts";

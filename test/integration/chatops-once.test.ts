@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function startBot(): Promise<EventProcess> {
-  const bot = spawnTs("ops/bot/main.ts", {
+  const bot = spawnTs("apps/bot/main.ts", {
     REDIS_URL: redisUrl(),
     DATABASE_URL: db.url,
     QUEUE_PREFIX: tf.prefix,

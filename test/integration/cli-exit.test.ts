@@ -63,7 +63,7 @@ describe("CLI exits", () => {
   it("import | head -1: the reader closes after the first line → the import finishes and the process exits", async () => {
     const csv = join(mkdtempSync(join(tmpdir(), "cli-exit-")), "pipe.csv");
     writeFileSync(csv, "date,open,high,low,close,volume\n2022-01-01,10,12,9,11,100\n2022-01-02,11,13,10,12,50\n");
-    const p = run("db/cli-import.ts", [csv, "--symbol", "PIPE", "--session", "CRYPTO"], { headOne: true });
+    const p = run("apps/cli/import.ts", [csv, "--symbol", "PIPE", "--session", "CRYPTO"], { headOne: true });
     expect(await within(p.nextLine(), 30_000, "the first line")).toBe("PIPE: 2 rows valid, 2 written");
     // The log lines that follow meet a closed pipe: before, the exit hung on them (and ignored SIGTERM).
     expect(await within(p.exited, 15_000, `import to exit after its reader closed (stderr: ${p.stderr()})`)).toEqual({ code: 0, signal: null });
@@ -84,7 +84,7 @@ describe("CLI exits", () => {
   it("enqueue --wait: SIGTERM stops the waiting at once (exit 143) and leaves the run enqueued whole", async () => {
     const asOf = "2022-11-15";
     const assets = ["BTC-USD", "ETH-USD"];
-    const p = run("producers/cli.ts", ["daily-refresh", "--assets", assets.join(","), "--as-of", asOf, "--wait", "--timeout", "600"]);
+    const p = run("apps/cli/enqueue.ts", ["daily-refresh", "--assets", assets.join(","), "--as-of", asOf, "--wait", "--timeout", "600"]);
     const first = await within(p.nextLine(), 30_000, "the enqueue line");
     const runId = /^enqueued run (\S+) \(root job (\S+)\)/.exec(first ?? "");
     expect(runId, first).not.toBeNull();

@@ -43,7 +43,7 @@ function bars(name: string, n: number, bad?: number): string {
 /** `npm run import` as a child process, with its peak RSS (KiB) reported by a preload. */
 async function importCli(args: string[], env: Record<string, string> = {}) {
   const prefix = uniquePrefix("import");
-  const r = await execFileP(process.execPath, ["--import", "tsx", "--import", resolve(ROOT, "test/fixtures/peak-rss.ts"), "db/cli-import.ts", ...args], {
+  const r = await execFileP(process.execPath, ["--import", "tsx", "--import", resolve(ROOT, "test/fixtures/peak-rss.ts"), "apps/cli/import.ts", ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: "warn", LOG_PRETTY: "0", ...env },
     timeout: 120_000,

@@ -123,7 +123,7 @@ describe("producer commands and the cost report", () => {
     const paid = await enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId("openai"), prompt: "paid", provider: "openai" });
     expect((await settled(tf, paid.id!)).job.returnvalue as LlmResult).toMatchObject({ provider: "openai", costUsd: 0.9 });
     const run = promisify(execFile);
-    const report = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../ops/cli/cost.ts"), "--by", "provider"], { env: { ...process.env, DATABASE_URL: own.url, REDIS_URL: "redis://127.0.0.1:1" } });
+    const report = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../apps/cli/cost.ts"), "--by", "provider"], { env: { ...process.env, DATABASE_URL: own.url, REDIS_URL: "redis://127.0.0.1:1" } });
     const lines = report.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^LLM calls since \d{4}-\d{2}-\d{2} by provider$/);
     const row = (key: string) => lines.find((l) => l.startsWith(`${key} `))?.trim().split(/\s+/);
@@ -132,9 +132,9 @@ describe("producer commands and the cost report", () => {
     // gpt-4o-mini: 2M × $0.15 + 1M × $0.60
     expect(row("openai")?.slice(1, 7)).toEqual(["1", "1", "0", "2000000", "1000000", "0.900000"]);
     expect(row("total")?.[6]).toBe("0.900000");
-    const byDay = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../ops/cli/cost.ts"), "--by", "day", "--since", "2020-01-01"], { env: { ...process.env, DATABASE_URL: own.url, REDIS_URL: "redis://127.0.0.1:1" } });
+    const byDay = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../apps/cli/cost.ts"), "--by", "day", "--since", "2020-01-01"], { env: { ...process.env, DATABASE_URL: own.url, REDIS_URL: "redis://127.0.0.1:1" } });
     expect(byDay.stdout).toContain(new Date().toISOString().slice(0, 10));
-    const bad = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../ops/cli/cost.ts"), "--by", "planet"], { env: { ...process.env, DATABASE_URL: own.url } }).catch((e: { code: number; stderr: string }) => e);
+    const bad = await run(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "../../apps/cli/cost.ts"), "--by", "planet"], { env: { ...process.env, DATABASE_URL: own.url } }).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toMatch(/--by: must be one of provider, model, day \(got "planet"\)/);
   });

@@ -7,7 +7,7 @@ import { parseConfig } from "../../ops/config.ts";
 import { schedules } from "../../producers/schedules.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { maintenanceKind } from "../../queues/registry.ts";
-import type { ComputePool } from "../../workers/compute/pool.ts";
+import type { ComputePool } from "../../workers/threads/pool.ts";
 import { maintenanceProcessor } from "../../workers/maintenance/index.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";

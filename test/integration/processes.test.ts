@@ -29,7 +29,7 @@ function env(prefix: string, extra: Record<string, string> = {}) {
 }
 
 const cli = (args: string[], e: Record<string, string>) =>
-  execFileP(process.execPath, ["--import", "tsx", "producers/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, ...e }, timeout: 60_000 }).then(
+  execFileP(process.execPath, ["--import", "tsx", "apps/cli/enqueue.ts", ...args], { cwd: ROOT, env: { ...process.env, ...e }, timeout: 60_000 }).then(
     (r) => ({ code: 0, ...r }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
@@ -39,7 +39,7 @@ describe("fleet processes", () => {
     const prefix = uniquePrefix("proc");
     prefixes.push(prefix);
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const w = spawnTs("workers/main.ts", env(prefix, { WORKER_QUEUES: "maintenance", HEALTH_PORT: String(port) }));
+    const w = spawnTs("apps/worker/main.ts", env(prefix, { WORKER_QUEUES: "maintenance", HEALTH_PORT: String(port) }));
     procs.push(w);
     await w.waitFor("worker ready");
     const r = await cli(["smoke", "--id", "proc-smoke", "--message", "end to end", "--wait", "--timeout", "30"], env(prefix));
@@ -80,7 +80,7 @@ describe("fleet processes", () => {
     expect(b.stderr).toMatch(/--as-of: must be a real calendar date \(got "2022-02-30"\)/);
     const c = await cli(["bogus"], env(prefix));
     expect(c.code).toBe(2);
-    const w = spawnTs("workers/main.ts", env(prefix, { WORKER_CONCURRENCY: "zero" }));
+    const w = spawnTs("apps/worker/main.ts", env(prefix, { WORKER_CONCURRENCY: "zero" }));
     procs.push(w);
     expect((await w.exited).code).toBe(2);
     expect(w.stderr.join("")).toMatch(/WORKER_CONCURRENCY/);

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { maintenanceKind } from "../../queues/registry.ts";
 import { enqueue } from "../../queues/enqueue.ts";
-import { createComputePool } from "../../workers/compute/pool.ts";
+import { createComputePool } from "../../workers/threads/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { reap, spawnTs, type EventProcess } from "../helpers/proc.ts";

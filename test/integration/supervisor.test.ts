@@ -255,7 +255,7 @@ describe("npm start / npm run stop", () => {
     };
   }
   async function start() {
-    const p = spawnTs("ops/cli/start.ts", await env());
+    const p = spawnTs("apps/cli/start.ts", await env());
     procs.push(p);
     return p;
   }
@@ -294,7 +294,7 @@ describe("npm start / npm run stop", () => {
 
     first.kill("SIGKILL");
     await first.exited;
-    const stop = await execFileP(process.execPath, ["--import", "tsx", "ops/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...(await env()) }, timeout: 90_000 });
+    const stop = await execFileP(process.execPath, ["--import", "tsx", "apps/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...(await env()) }, timeout: 90_000 });
     expect(stop.stdout).toMatch(/stopped local redis and postgres/);
     expect(leftovers(dir)).toEqual([]);
     expect(existsSync(lockFile(dir)) || existsSync(stateFile(dir))).toBe(false);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TIMEFRAMES } from "../../workers/stage/compute/timeframe.ts";
+import { TIMEFRAMES } from "../../compute/indicators/timeframe.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 
 let db: TestDatabase;

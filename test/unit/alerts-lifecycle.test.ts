@@ -1,8 +1,8 @@
 // The pure lifecycle: when a repeat is sent (cooldown, escalation, acknowledgement, backoff), which
 // message a stored alert needs, and how long a failed delivery waits.
 import { describe, expect, it } from "vitest";
-import { messageKind, planRepeat, retryDelayMs } from "../../ops/alerts/lifecycle.ts";
-import type { Finding } from "../../ops/alerts/types.ts";
+import { messageKind, planRepeat, retryDelayMs } from "../../alerts/lifecycle.ts";
+import type { Finding } from "../../alerts/types.ts";
 
 const T0 = new Date("2026-11-22T10:00:00Z");
 const at = (s: number) => new Date(T0.getTime() + s * 1000);

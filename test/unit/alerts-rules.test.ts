@@ -3,13 +3,13 @@
 import { describe, expect, it } from "vitest";
 import type { AlertRow } from "../../db/repos/alerts.ts";
 import { parseConfig } from "../../ops/config.ts";
-import { findingFor } from "../../ops/alerts/findings.ts";
-import { BOARD_PATH, DASHBOARD_PATH } from "../../ops/alerts/links.ts";
-import { renderAlert } from "../../ops/alerts/message.ts";
-import { BOARD_PATH as WEB_BOARD_PATH } from "../../ops/web/app.ts";
-import { DASHBOARD_PATH as WEB_DASHBOARD_PATH } from "../../ops/web/dashboard/router.ts";
-import { alertRules } from "../../ops/alerts/rules.ts";
-import type { Finding, RuleBody } from "../../ops/alerts/types.ts";
+import { findingFor } from "../../alerts/findings.ts";
+import { BOARD_PATH, DASHBOARD_PATH } from "../../alerts/links.ts";
+import { renderAlert } from "../../alerts/message.ts";
+import { BOARD_PATH as WEB_BOARD_PATH } from "../../apps/web/app.ts";
+import { DASHBOARD_PATH as WEB_DASHBOARD_PATH } from "../../apps/web/dashboard/router.ts";
+import { alertRules } from "../../alerts/rules.ts";
+import type { Finding, RuleBody } from "../../alerts/types.ts";
 
 const cfg = parseConfig({});
 const rules = alertRules(cfg);

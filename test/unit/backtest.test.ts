@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBacktest } from "../../workers/backtest/engine.ts";
-import { paramsHash } from "../../workers/backtest/hash.ts";
-import { computeMetrics, type BacktestMetrics } from "../../workers/backtest/metrics.ts";
+import { runBacktest } from "../../compute/backtest/engine.ts";
+import { paramsHash } from "../../compute/backtest/hash.ts";
+import { computeMetrics, type BacktestMetrics } from "../../compute/backtest/metrics.ts";
 import { sweepEmaCross } from "../../workers/backtest/sweep.ts";
 import { emaGridPairs, parseRange } from "../../queues/flows/sweep-grid.ts";
 

@@ -42,7 +42,7 @@ describe("config", () => {
   });
 
   it("a process with a bad variable exits 2 with one line naming it", async () => {
-    const script = resolve(import.meta.dirname, "../../ops/cli/check-config.ts");
+    const script = resolve(import.meta.dirname, "../../apps/cli/check-config.ts");
     const err = await execFileP(process.execPath, ["--import", "tsx", script], {
       env: { ...process.env, WORKER_CONCURRENCY: "-3" },
     }).then(

@@ -2,7 +2,7 @@
 // sweep heatmap matrix.
 import { describe, expect, it } from "vitest";
 import type { SpanRow } from "../../db/repos/dashboard-ops.ts";
-import { alignSeries, heatmap, waterfall } from "../../ops/web/dashboard/shape.ts";
+import { alignSeries, heatmap, waterfall } from "../../apps/web/dashboard/shape.ts";
 
 const span = (spanId: string, parentSpanId: string | null, startMs: number, durationMs: number, extra: Partial<SpanRow> = {}): SpanRow => ({
   spanId,

@@ -2,17 +2,17 @@ import { describe, it, expect } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import * as TI from "technicalindicators";
-import { ema, emaDerivatives } from "../../workers/stage/compute/ema.ts";
-import { logPrices, returns, returnsInto, RETURN_LOOKBACKS } from "../../workers/stage/compute/returns.ts";
-import { garmanKlassVariance, parkinsonVariance, rangeVariances, rogersSatchellVariance, rollingAnnualisedVol } from "../../workers/stage/compute/volatility.ts";
-import { atr, trueRange } from "../../workers/stage/compute/atr.ts";
-import { rsi } from "../../workers/stage/compute/rsi.ts";
-import { macd } from "../../workers/stage/compute/macd.ts";
-import { stochastic } from "../../workers/stage/compute/stochastic.ts";
-import { bollinger } from "../../workers/stage/compute/bollinger.ts";
-import { adx } from "../../workers/stage/compute/adx.ts";
-import { outlierFlagsIQR, outlierFlagsZScore, quantileLinear, rollingMeanStd, rollingZScore } from "../../workers/stage/compute/stats.ts";
-import { computeAllIndicators, FEATURE_COLUMNS, EMA_PERIODS } from "../../workers/stage/compute/index.ts";
+import { ema, emaDerivatives } from "../../compute/indicators/ema.ts";
+import { logPrices, returns, returnsInto, RETURN_LOOKBACKS } from "../../compute/indicators/returns.ts";
+import { garmanKlassVariance, parkinsonVariance, rangeVariances, rogersSatchellVariance, rollingAnnualisedVol } from "../../compute/indicators/volatility.ts";
+import { atr, trueRange } from "../../compute/indicators/atr.ts";
+import { rsi } from "../../compute/indicators/rsi.ts";
+import { macd } from "../../compute/indicators/macd.ts";
+import { stochastic } from "../../compute/indicators/stochastic.ts";
+import { bollinger } from "../../compute/indicators/bollinger.ts";
+import { adx } from "../../compute/indicators/adx.ts";
+import { outlierFlagsIQR, outlierFlagsZScore, quantileLinear, rollingMeanStd, rollingZScore } from "../../compute/indicators/stats.ts";
+import { computeAllIndicators, FEATURE_COLUMNS, EMA_PERIODS } from "../../compute/indicators/index.ts";
 
 // ------------------------------------------------------------------------------------------------------------
 // helpers

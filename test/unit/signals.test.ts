@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBacktest } from "../../workers/backtest/engine.ts";
+import { runBacktest } from "../../compute/backtest/engine.ts";
 import {
   atrBreakoutSignals,
   emaCrossActions,
@@ -12,7 +12,7 @@ import {
   parseSignalParams,
   positionsFromActions,
   rsiRevertSignals,
-} from "../../workers/signal/generators.ts";
+} from "../../compute/signals/generators.ts";
 
 const N = NaN;
 

@@ -1,12 +1,12 @@
 import { describe, it, expect } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import { ema } from "../../workers/stage/compute/ema.ts";
+import { ema } from "../../compute/indicators/ema.ts";
 import {
   TIMEFRAMES, TIMEFRAME_COUNT, buildTimeframes, calendarBucket, calendarCanonical, calendarPeriodEnd, calendarTfEma,
   daysFromCivil, parseTfLabel, parseYmd, tfEma, tfEmaFromCanonical, tradingDayCanonical, tradingDayTfEma,
   type CalendarScheme,
-} from "../../workers/stage/compute/timeframe.ts";
+} from "../../compute/indicators/timeframe.ts";
 
 const DATA_DIR = path.resolve(import.meta.dirname, "../../data");
 

@@ -5,8 +5,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authenticate, DEFAULT_BOARD_USER, InsecureBindError, requireAuth, resolveCredentials } from "../../ops/web/auth.ts";
-import { P, ParamError, Q, parseParams } from "../../ops/web/dashboard/params.ts";
+import { authenticate, DEFAULT_BOARD_USER, InsecureBindError, requireAuth, resolveCredentials } from "../../apps/web/auth.ts";
+import { P, ParamError, Q, parseParams } from "../../apps/web/dashboard/params.ts";
 import { listen } from "../helpers/browser.ts";
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;

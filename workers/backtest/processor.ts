@@ -12,9 +12,9 @@ import { PermanentError } from "../errors.ts";
 import { childOutcomes } from "../flow/children.ts";
 import type { JobContext, Processor } from "../runtime.ts";
 import { loadStrategyInputs } from "../signal/load.ts";
-import { runFeatureHash, runStrategy } from "../signal/strategy.ts";
-import { runBacktest } from "./engine.ts";
-import { paramsHash } from "./hash.ts";
+import { runFeatureHash, runStrategy } from "../../compute/signals/strategy.ts";
+import { runBacktest } from "../../compute/backtest/engine.ts";
+import { paramsHash } from "../../compute/backtest/hash.ts";
 
 type Payload = PayloadOf<typeof backtestKind>;
 const DEFAULT_FEE_BPS = 10;

@@ -4,15 +4,15 @@
  * - Ranges are inclusive integer triples [lo, hi, step] (see queues/flows/sweep-grid.ts).
  * - Only pairs with fast < slow are evaluated, ordered by fast ascending then slow ascending.
  * - Each EMA period is computed once over `close` and kept in `emaCache` (pass your own Map to reuse it
- *   across sweeps over the SAME close series). EMA = workers/stage/compute/ema.ts (SMA-seeded,
+ *   across sweeps over the SAME close series). EMA = compute/indicators/ema.ts (SMA-seeded,
  *   α = 2/(N+1), first value at index N−1).
  * - Signals: EMA cross-up → buy, cross-down → sell, filled at the next open by `runBacktest`.
  */
-import { emaCrossActions } from "../signal/ema-cross.ts";
-import { ema } from "../stage/compute/ema.ts";
+import { emaCrossActions } from "../../compute/signals/ema-cross.ts";
+import { ema } from "../../compute/indicators/ema.ts";
 import { emaGridPairs, type IntRange } from "../../queues/flows/sweep-grid.ts";
 import type { SweepResultRow } from "../../db/repos/sweeps.ts";
-import { runBacktest } from "./engine.ts";
+import { runBacktest } from "../../compute/backtest/engine.ts";
 
 /** One grid point, in the shape the sweep_results table stores. */
 export type SweepRow = SweepResultRow;

@@ -2,8 +2,8 @@
 import { interruptStaleCalls } from "../../db/repos/llm-ledger.ts";
 import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
-import { createAlerting } from "../../ops/alerts/alerting.ts";
-import { budgetUsageFrom } from "../../ops/alerts/budgets.ts";
+import { createAlerting } from "../../alerts/alerting.ts";
+import { budgetUsageFrom } from "../../alerts/budgets.ts";
 import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 import type { maintenanceKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";

@@ -3,8 +3,8 @@ import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { getSignal, loadSignalFeatures, type SignalConfig } from "../../db/repos/signals.ts";
 import type { Pool } from "../../db/pool.ts";
 import { PermanentError } from "../errors.ts";
-import { parseSignalParams } from "./params.ts";
-import type { Features } from "./strategy.ts";
+import { parseSignalParams } from "../../compute/signals/params.ts";
+import type { Features } from "../../compute/signals/strategy.ts";
 
 export interface StrategyInputs {
   config: SignalConfig;

@@ -9,7 +9,7 @@ import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";
 import { windowStart } from "../stage/window.ts";
 import { loadStrategyInputs } from "./load.ts";
-import { positionRows, runFeatureHash, runStrategy, type PositionRow } from "./strategy.ts";
+import { positionRows, runFeatureHash, runStrategy, type PositionRow } from "../../compute/signals/strategy.ts";
 
 /** Bars before the watermark whose positions are re-checked (a revised bar moves at most this far). */
 const LOOKBACK_BARS = 30;

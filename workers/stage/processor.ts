@@ -10,13 +10,13 @@ import { inTransaction } from "../../db/pool.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { StageResult } from "../../queues/kinds/stage.ts";
 import type { stageKind } from "../../queues/registry.ts";
-import type { ComputePool } from "../compute/pool.ts";
-import type { StageComputeInput } from "../compute/tasks.ts";
+import type { ComputePool } from "../threads/pool.ts";
+import type { StageComputeInput } from "../threads/tasks.ts";
 import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
 import type { JobContext, Processor } from "../runtime.ts";
-import { TIMEFRAMES } from "./compute/timeframe.ts";
-import { STAGE_LOOKBACK, type Columns, type EmaStageOutput } from "./compute/stages.ts";
+import { TIMEFRAMES } from "../../compute/indicators/timeframe.ts";
+import { STAGE_LOOKBACK, type Columns, type EmaStageOutput } from "../../compute/indicators/stages.ts";
 import { runQuality } from "./quality/run.ts";
 import { stackColumns, windowColumns, windowStart } from "./window.ts";
 

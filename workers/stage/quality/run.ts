@@ -4,8 +4,8 @@ import type { Asset } from "../../../db/repos/assets.ts";
 import type { Bars } from "../../../db/repos/prices.ts";
 import type { JobContext } from "../../runtime.ts";
 import type { StageDeps } from "../processor.ts";
-import { parseTfLabel } from "../compute/timeframe.ts";
-import { assessQuality, calendarDays, misalignedCanonical } from "./checks.ts";
+import { parseTfLabel } from "../../../compute/indicators/timeframe.ts";
+import { assessQuality, calendarDays, misalignedCanonical } from "../../../compute/quality/checks.ts";
 
 interface QualityCtx {
   deps: StageDeps;

@@ -1,0 +1,64 @@
+// What every entry point needs: the frozen config, a logger, the Redis/PostgreSQL URLs (the embedded
+// local stack when none are configured) and a pool, plus a shutdown registry.
+import { createPool, poolCloser, type Pool } from "../db/pool.ts";
+import { redisPinger } from "../queues/connection.ts";
+import { config, type Config } from "../ops/config.ts";
+import { ensureStack, SetupError, stopStack } from "../ops/embedded/stack.ts";
+import { createLogger, type Logger } from "../ops/logger.ts";
+import { DependencyMonitor } from "../ops/outage.ts";
+import { installShutdown } from "../ops/shutdown.ts";
+import { exitWithSupervisor } from "../ops/supervised.ts";
+
+export interface Runtime {
+  cfg: Config;
+  log: Logger;
+  redisUrl: string;
+  databaseUrl: string;
+  pool: Pool;
+  /** This process's view of Redis and PostgreSQL: one log line per outage, not one per retry. */
+  deps: DependencyMonitor;
+  shutdown: ReturnType<typeof installShutdown>;
+}
+
+export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: string; databaseUrl: string; started: Array<"redis" | "postgres"> }> {
+  try {
+    return await ensureStack({
+      dataDir: cfg.DATA_DIR,
+      redisPort: cfg.EMBED_REDIS_PORT,
+      pgPort: cfg.EMBED_PG_PORT,
+      redisUrl: cfg.REDIS_URL,
+      databaseUrl: cfg.DATABASE_URL,
+      log: (m) => log.info(m),
+    });
+  } catch (err) {
+    if (err instanceof SetupError) {
+      process.stderr.write(`ta-fleet: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/**
+ * `oneShot` commands (migrate, import) stop the embedded servers they had to start when they exit, so a
+ * one-off command leaves nothing running; long-running processes leave them to `npm run stop`.
+ */
+export async function bootstrap(service: string, opts: { oneShot?: boolean } = {}): Promise<Runtime> {
+  const cfg = config();
+  const log = createLogger({ service, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+  const { redisUrl, databaseUrl, started } = await resolveUrls(cfg, log);
+  const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+  exitWithSupervisor(shutdown, log);
+  // Registered first, so it runs last: after every connection to the servers is closed.
+  if (opts.oneShot && started.length) shutdown.add("embedded-servers", () => stopStack(cfg.DATA_DIR, started));
+  const redis = redisPinger(redisUrl);
+  const deps = new DependencyMonitor(log, { postgres: () => pool.query("SELECT 1"), redis: () => redis.ping() });
+  const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => deps.report(err, "postgres client") });
+  shutdown.add("pg-pool", poolCloser(pool));
+  // Closed before the pool (closers run last-registered-first): no probe runs against a closing pool.
+  shutdown.add("dependency-monitor", async () => {
+    deps.close();
+    await redis.close();
+  });
+  return { cfg, log, redisUrl, databaseUrl, pool, deps, shutdown };
+}

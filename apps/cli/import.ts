@@ -1,0 +1,41 @@
+// `npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY`
+import { parseArgs } from "node:util";
+import { bootstrap } from "../bootstrap.ts";
+import { SYMBOL_RULE, symbol as symbolSchema } from "../../queues/kind.ts";
+import { ImportError, importPrices } from "../../db/import/import-prices.ts";
+
+const USAGE = "usage: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY";
+
+function usage(msg: string): never {
+  process.stderr.write(`ta-fleet import: ${msg} (${USAGE})\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { symbol: { type: "string" }, session: { type: "string" } } });
+} catch (err) {
+  usage((err as Error).message);
+}
+const { values, positionals } = parsed;
+if (positionals.length !== 1) usage(`expected one CSV file (got ${positionals.length})`);
+if (!values.symbol || !symbolSchema.safeParse(values.symbol).success) usage(`--symbol: ${SYMBOL_RULE} (got ${JSON.stringify(values.symbol)})`);
+if (values.session !== "CRYPTO" && values.session !== "EQUITY") usage(`--session: must be CRYPTO or EQUITY (got ${JSON.stringify(values.session)})`);
+
+const rt = await bootstrap("import", { oneShot: true });
+// Registered last, so a signal stops the import (rolled back) before the pool it runs on is closed.
+const stop = new AbortController();
+const running = importPrices(rt.pool, positionals[0]!, values.symbol, values.session, { maxBytes: rt.cfg.IMPORT_MAX_BYTES, signal: stop.signal });
+rt.shutdown.add("import", () => {
+  stop.abort();
+  return running.catch(() => {});
+});
+try {
+  const r = await running;
+  process.stdout.write(`${values.symbol}: ${r.rows} rows valid, ${r.written} written${r.written ? "" : " (already up to date)"}\n`);
+  await rt.shutdown.shutdown("done");
+} catch (err) {
+  const interrupted = stop.signal.aborted;
+  process.stderr.write(`ta-fleet import: ${interrupted ? "interrupted; nothing imported" : (err as Error).message}\n`);
+  await rt.shutdown.shutdown("failed", err instanceof ImportError && !interrupted ? 2 : 1);
+}

@@ -1,0 +1,72 @@
+// The `worker` process: `node --import tsx apps/worker/main.ts [--queues stage,backtest] [--concurrency 4]`.
+// Scale horizontally by running more of them (Procfile worker=N, or more hosts on the same Redis).
+import { parseArgs } from "node:util";
+import { Fleet } from "../../queues/fleet.ts";
+import { KIND_NAMES, KINDS, type KindName } from "../../queues/registry.ts";
+import { bootstrap } from "../bootstrap.ts";
+import { startHealthServer } from "../../ops/health.ts";
+import { standardProbes } from "../probes.ts";
+import { buildProcessors } from "../../workers/processors.ts";
+import { startWorkerObservability } from "./observability.ts";
+import { spanAttributesFor } from "../../workers/span-attributes.ts";
+import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
+import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
+import type { JobKind } from "../../queues/kind.ts";
+
+function flags() {
+  const { values } = parseArgs({ options: { queues: { type: "string" }, concurrency: { type: "string" } }, strict: true });
+  const queues = values.queues?.split(",").map((q) => q.trim()).filter(Boolean);
+  const bad = queues?.find((q) => !KIND_NAMES.includes(q as KindName));
+  if (bad) usage(`--queues: unknown queue ${JSON.stringify(bad)} (known: ${KIND_NAMES.join(", ")})`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 1000)) {
+    usage(`--concurrency: must be an integer 1..1000 (got ${JSON.stringify(values.concurrency)})`);
+  }
+  return { queues: queues as KindName[] | undefined, concurrency };
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`ta-fleet worker: ${msg}\n`);
+  process.exit(2);
+}
+
+const args = flags();
+const rt = await bootstrap("worker");
+// Registered first, so it closes after the workers: their last spans and metrics are flushed.
+const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
+rt.shutdown.add("observability", () => telemetry.close());
+const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
+const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer", onError: (err) => rt.deps.report(err, "redis:fleet") });
+rt.shutdown.add("fleet", () => fleet.close());
+const compute = createFleetComputePool(rt.cfg.COMPUTE_THREADS);
+rt.shutdown.add("compute", () => compute.close());
+const processors = buildProcessors({ pool: rt.pool, fleet, cfg: rt.cfg, log: rt.log, compute });
+const workers: FleetWorker<JobKind>[] = [];
+for (const q of queues) {
+  const processor = processors[q];
+  if (!processor) {
+    rt.log.warn({ queue: q }, "no processor for this queue in this build; not consuming it");
+    continue;
+  }
+  const w = createWorker(KINDS[q] as JobKind, processor, {
+    redisUrl: rt.redisUrl,
+    prefix: rt.cfg.QUEUE_PREFIX,
+    log: rt.log,
+    concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
+    shutdownMs: rt.cfg.WORKER_SHUTDOWN_MS,
+    hooks: telemetry.hooks,
+    attributes: spanAttributesFor(q),
+    deps: rt.deps,
+    outage: { toleranceMs: rt.cfg.OUTAGE_TOLERANCE_S * 1000, baseDelayMs: 1_000, maxDelayMs: rt.cfg.OUTAGE_RETRY_MAX_MS },
+  });
+  workers.push(w.start());
+}
+// Closers run last-registered-first: workers stop (finishing active jobs) before the fleet and pool close.
+rt.shutdown.add("workers", () => Promise.all(workers.map((w) => w.close())));
+await Promise.all(workers.map((w) => w.waitUntilReady()));
+const healthPort = rt.cfg.HEALTH_PORT ?? rt.cfg.PORT;
+if (healthPort) {
+  const health = await startHealthServer(healthPort, rt.cfg.WEB_HOST, standardProbes(rt, { workers: workers.map((w) => w.worker) }));
+  rt.shutdown.add("health", () => health.close());
+}
+rt.log.info({ queues: workers.map((w) => w.kind.name), concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY, healthPort }, "worker ready");

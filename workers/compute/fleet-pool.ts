@@ -1,7 +1,0 @@
-import { resolve } from "node:path";
-import { createComputePool, type ComputePool } from "./pool.ts";
-
-/** The fleet's compute pool over workers/compute/tasks.ts. */
-export function createFleetComputePool(threads?: number): ComputePool {
-  return createComputePool({ taskModule: resolve(import.meta.dirname, "tasks.ts"), ...(threads ? { threads } : {}) });
-}
