@@ -33,7 +33,8 @@ export class EventWatcher {
 
   constructor(private readonly opts: WatcherOptions) {
     this.conn = createRedis(opts.redisUrl, "ta-fleet:alerts-watcher");
-    this.conn.on("error", () => {});
+    // The failed command reports the same outage (once, through report()); the event adds nothing.
+    this.conn.on("error", (err) => this.opts.log.debug({ err: err.message }, "alerts watcher connection error"));
   }
 
   private get cursorKey() {
@@ -73,7 +74,9 @@ export class EventWatcher {
           this.failed(err, `handling a ${queues[i]!.name} queue event`);
           await pause(1_000);
         } finally {
-          await this.conn.hset(this.cursorKey, queues[i]!.name, ids[i]!).catch(() => {});
+          // A lost position only means this event is handled again after a restart; alerts are keyed, so
+          // a repeat is absorbed.
+          await this.conn.hset(this.cursorKey, queues[i]!.name, ids[i]!).catch((err: Error) => this.opts.log.debug({ err: err.message }, "saving the event position failed"));
         }
       }
     }
@@ -148,6 +151,7 @@ function runSummary(json: string | undefined): FlowRunRow | undefined {
     const ok = typeof v.runId === "string" && typeof v.asOf === "string" && Array.isArray(v.assets) && ["completed", "partial", "failed"].includes(v.status as string);
     return ok ? (v as FlowRunRow) : undefined;
   } catch {
+    // Not a run summary (another node's result, or none): no flow-run event to raise.
     return undefined;
   }
 }

@@ -42,6 +42,7 @@ export interface MigrateResult {
 export async function migrate(pool: Pool, opts: { dir?: string; log?: (msg: string) => void } = {}): Promise<MigrateResult> {
   const migrations = loadMigrations(opts.dir);
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);
     try {
@@ -65,7 +66,9 @@ export async function migrate(pool: Pool, opts: { dir?: string; log?: (msg: stri
           await client.query("INSERT INTO schema_migrations (version, file, checksum) VALUES ($1, $2, $3)", [m.version, m.file, m.checksum]);
           await client.query("COMMIT");
         } catch (err) {
-          await client.query("ROLLBACK").catch(() => {});
+          // The migration's error is the one worth reporting; after a failed ROLLBACK the session is
+          // discarded (release below), which also ends the transaction.
+          await client.query("ROLLBACK").catch((e: Error) => (broken = e));
           throw new MigrationError(`migration ${m.file} failed and was rolled back: ${(err as Error).message}`, { cause: err });
         }
         opts.log?.(`applied migration ${m.file}`);
@@ -73,10 +76,11 @@ export async function migrate(pool: Pool, opts: { dir?: string; log?: (msg: stri
       }
       return { applied, current: migrations.at(-1)?.version ?? 0 };
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => {});
+      // A session-level lock dies with its session: when the unlock fails, release() below discards it.
+      await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch((e: Error) => (broken = e));
     }
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
@@ -85,7 +89,11 @@ export async function migrationStatus(pool: Pool, dir?: string): Promise<{ appli
   const migrations = loadMigrations(dir);
   const { rows } = await pool
     .query<{ version: number }>("SELECT version FROM schema_migrations")
-    .catch(() => ({ rows: [] as { version: number }[] }));
+    .catch((err: Error & { code?: string }) => {
+      // No ledger yet means nothing is applied; any other error (an outage) is the caller's to see.
+      if (err.code === "42P01") return { rows: [] as { version: number }[] };
+      throw err;
+    });
   const done = new Set(rows.map((r) => r.version));
   return { applied: Math.max(0, ...done), pending: migrations.filter((m) => !done.has(m.version)).map((m) => m.file) };
 }

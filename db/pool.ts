@@ -28,7 +28,7 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
   });
   const onError = (err: Error) => opts.onError?.(err);
   // The pool's own 'error' event covers idle clients only and needs a listener too.
-  pool.on("error", () => {});
+  pool.on("error", (err) => onError(err));
   pool.on("connect", (client) => client.on("error", onError));
   return pool;
 }
@@ -40,7 +40,9 @@ export function poolCloser(pool: Pool, timeoutMs = 5_000): () => Promise<void> {
     (closing ??= Promise.race([
       pool.end(),
       new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
-    ]).catch(() => {}));
+    ]).catch(() => {
+      // pool.end() rejects only when the pool was already ended elsewhere: nothing is left to close.
+    }));
 }
 
 /** Runs `fn` in a transaction on one client; rolls back on any error. */

@@ -23,7 +23,11 @@ const LINGER_MS = 1_000;
  */
 function exitNow(code: number, log?: Logger): never {
   const stream = log ? (log as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[pino.symbols.streamSym] : undefined;
-  if (stream?.flushSync) stream.flushSync = () => {};
+  if (stream?.flushSync) {
+    stream.flushSync = () => {
+      // Deliberately nothing (see above): the unwritten lines are dropped rather than block the exit.
+    };
+  }
   process.exit(code);
 }
 

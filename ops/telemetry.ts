@@ -69,7 +69,12 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
     forceFlush: () => provider.forceFlush(),
     shutdown: () =>
       (closing ??= (async () => {
-        await Promise.race([provider.shutdown().catch(() => {}), new Promise((r) => setTimeout(r, 10_000).unref())]);
+        await Promise.race([
+          provider.shutdown().catch(() => {
+            // The exporter reports its own failures (bounded writer stats); shutdown must not throw over them.
+          }),
+          new Promise((r) => setTimeout(r, 10_000).unref()),
+        ]);
         trace.disable();
         propagation.disable();
         current = undefined;

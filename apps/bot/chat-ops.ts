@@ -34,6 +34,7 @@ export class ChatOps {
     const [queues, alerts, budgets] = await Promise.all([
       queueSnapshot(this.d.fleet, now.getTime()),
       openAlertCounts(this.d.store.pool),
+      // The status still answers when the budget store is unreachable; the budget lines then say so.
       this.d.budgetUsage(now.getTime()).catch(() => undefined),
     ]);
     const lines = [`📊 ta-fleet status · ${clock(now)}`];

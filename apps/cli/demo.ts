@@ -58,7 +58,7 @@ try {
   await telemetry?.close();
   await compute.close();
   await fleet.close();
-  await pool.end().catch(() => {});
-  if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started).catch(() => {});
+  await pool.end().catch((err: Error) => log.debug({ err: err.message }, "closing the pool failed"));
+  if (stack.started.length) await stopStack(cfg.DATA_DIR, stack.started).catch((err: Error) => log.warn({ err: err.message }, "stopping the embedded servers failed"));
 }
 interrupts.exit(code);

@@ -69,6 +69,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
     signal.throwIfAborted();
     return await action(ctx);
   } finally {
+    // A producer that failed to start has already failed the command; here only what did start is closed.
     const p = await producer?.catch(() => undefined);
     p?.span.span.end();
     await p?.obs.close();

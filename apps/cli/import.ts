@@ -28,7 +28,9 @@ const stop = new AbortController();
 const running = importPrices(rt.pool, positionals[0]!, values.symbol, values.session, { maxBytes: rt.cfg.IMPORT_MAX_BYTES, signal: stop.signal });
 rt.shutdown.add("import", () => {
   stop.abort();
-  return running.catch(() => {});
+  return running.catch(() => {
+    // The import's own outcome (and its error) is reported by the try below; shutdown only waits for it.
+  });
 });
 try {
   const r = await running;

@@ -68,7 +68,9 @@ const asOf = sup.stopping
     });
 
 const env = { ...process.env, REDIS_URL: stack.redisUrl, DATABASE_URL: stack.databaseUrl, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" };
-let closeObservability = async () => {};
+let closeObservability = async () => {
+  // replaced below once the fleet's observability is up
+};
 if (asOf && (await sup.start(env))) {
   const origin = `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}`;
   const credentials = cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user ${cfg.BOARD_USER ?? "admin"}, password in ${resolve(cfg.DATA_DIR, "board-password")}`;

@@ -42,6 +42,8 @@ async function queueInfo(q: Queue): Promise<QueueInfo> {
 }
 
 async function takeSnapshot(src: PrometheusSources): Promise<Snapshot> {
+  // One source down (Redis or PostgreSQL) leaves its series out of this scrape instead of failing all of
+  // it; the scrape itself reports which (ta_fleet_scrape_source_up), and readiness says why.
   const settle = async <T>(p: Promise<T>): Promise<T | undefined> => p.catch(() => undefined);
   const q = { windowSeconds: WINDOW_SECONDS, groupBy: ["queue"] };
   const [queues, fleet, quality] = await Promise.all([

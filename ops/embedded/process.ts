@@ -24,6 +24,7 @@ export function livePid(pidFile: string, program: string): number | undefined {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     return cmdline.includes(program) ? pid : undefined;
   } catch {
+    // No /proc to read (not Linux): trust the pid file.
     return pid;
   }
 }

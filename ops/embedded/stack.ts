@@ -22,7 +22,9 @@ export interface Stack {
 }
 
 export async function ensureStack(opts: StackOptions): Promise<Stack> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? (() => {
+    // Quiet unless the caller wants progress lines.
+  });
   const started: Stack["started"] = [];
   let redisUrl = opts.redisUrl;
   if (!redisUrl) {

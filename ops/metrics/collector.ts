@@ -108,7 +108,11 @@ class HistogramSeries implements Series, Histogram {
   }
 }
 
-const NOOP = { inc() {}, set() {}, observe() {} };
+// A disabled collector's instruments: recording into them is a no-op by design.
+const NOOP = { inc: noop, set: noop, observe: noop };
+function noop(): void {
+  // nothing recorded
+}
 
 /** Stable JSON for a label set: the same labels in any order are one series. */
 export function labelKey(labels: Labels = {}): string {

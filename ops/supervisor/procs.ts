@@ -18,6 +18,7 @@ export function running(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
+    // Exited between the two checks.
     return false;
   }
 }
@@ -26,6 +27,7 @@ export function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
   } catch {
+    // Gone, or not ours to read: no command line to match.
     return "";
   }
 }

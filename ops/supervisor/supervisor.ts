@@ -131,7 +131,7 @@ export class Supervisor {
   /** SIGKILLs every process at once (a second signal); the fleet then ends with exit code 130. */
   kill(): void {
     this.forced = true;
-    this.stop("forced stop");
+    void this.stop("forced stop");
     for (const p of this.live()) signal(-p.child.pid!, "SIGKILL");
   }
 

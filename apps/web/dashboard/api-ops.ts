@@ -110,6 +110,7 @@ function hostOf(origin: string): string | undefined {
   try {
     return new URL(origin).host || undefined;
   } catch {
+    // A malformed Origin is refused like a foreign one.
     return undefined;
   }
 }
