@@ -86,6 +86,7 @@ export async function stopPostgres(dataDir: string): Promise<boolean> {
   const pid = livePid(p.pidFile, "postgres");
   if (pid === undefined) return false;
   const bin = postgresBinDir();
+  // pg_ctl failing (binaries gone, wrong owner) falls back to the signal pg_ctl itself would send.
   if (bin) await asOwner(`${bin}/pg_ctl`, ["-D", p.data, "-m", "fast", "-w", "-t", "60", "stop"]).catch(() => process.kill(pid, "SIGINT"));
   else process.kill(pid, "SIGINT");
   await waitFor(async () => !alive(pid), 30_000, `PostgreSQL pid ${pid} to exit`);
