@@ -15,6 +15,7 @@ const url = (protocols: string[]) =>
     try {
       return protocols.includes(new URL(s).protocol);
     } catch {
+      // Not a URL at all: the refinement's message says what is expected.
       return false;
     }
   }, `must be a ${protocols.join(" or ")} URL`);
@@ -46,7 +47,9 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}:.-]+$/, "letters, digits and _{}:.- only")
     .default("{ta}"),
-  WORKER_QUEUES: list.default(["flow", "stage", "signal", "backtest", "llm", "maintenance"]),
+  // Unset → every declared job kind. Names are checked against the kinds (queues/registry.ts selectKinds)
+  // by the worker at start-up: config knows nothing of queues, so a new kind needs no change here.
+  WORKER_QUEUES: list.optional(),
   WORKER_CONCURRENCY: posInt.max(1000).default(4),
   WORKER_SHUTDOWN_MS: posInt.default(30_000),
   // `npm run import` refuses larger files before reading them; `enqueue sweep` refuses larger grids before building them.
@@ -116,6 +119,7 @@ function llmShape() {
       try {
         return JSON.parse(s) as unknown;
       } catch {
+        // The issue carries the key; the parser's message would only repeat the value.
         ctx.addIssue({ code: "custom", message: "must be JSON" });
         return z.NEVER;
       }

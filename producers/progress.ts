@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Job, type Queue } from "bullmq";
 import type { Fleet } from "../queues/fleet.ts";
-import { assetJobIds, assetNodeId, type RunKey } from "../queues/flows/daily-refresh.ts";
+import { assetJobIds, assetNodeId, runKey, type RunKey } from "../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../queues/registry.ts";
 
@@ -65,7 +65,8 @@ export async function waitForJob(queue: Queue, id: string, what: string, opts: W
 export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string[], k: Pick<RunKey, "asOf" | "rerun">, opts: WaitOptions): Promise<RunSummary> {
   const out = opts.out ?? process.stderr;
   const queues = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: fleet.queue(flowKind) };
-  const steps = assets.flatMap((a) => [...assetJobIds(a, k), { queue: flowKind.name, id: assetNodeId(a, k), step: "summary" }]);
+  const key = runKey(k.asOf, assets, k.rerun);
+  const steps = assets.flatMap((a) => [...assetJobIds(a, key), { queue: flowKind.name, id: assetNodeId(a, key), step: "summary" }]);
   const { state, job } = await waitForJob(fleet.queue(flowKind), rootJobId, `run ${rootJobId}`, {
     ...opts,
     out,

@@ -24,8 +24,9 @@ export function redisPinger(url: string, name = "ta-fleet:health"): { ping(): Pr
     async ping() {
       if (!redis) {
         redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: name });
-        // Its reconnect errors are what the probe's own failures already say.
-        redis.on("error", () => {});
+        redis.on("error", () => {
+          // Its reconnect errors are what the probe's own failures already say.
+        });
       }
       if (redis.status === "wait") await redis.connect();
       const pong = await redis.ping();
@@ -41,6 +42,7 @@ export function redisPinger(url: string, name = "ta-fleet:health"): { ping(): Pr
 export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
   if (redis.status === "end") return;
   const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
+  // A failed quit (connection already broken) ends in disconnect() below, like a slow one.
   const result = await Promise.race([redis.quit().catch(() => "error"), timer]);
   if (result !== "OK") redis.disconnect();
 }

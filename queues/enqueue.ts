@@ -19,7 +19,7 @@ export async function enqueue<K extends JobKind>(
 }
 
 /** A FlowJob node for `kind`, validated like enqueue(); children are attached by the caller. */
-export function flowNode<K extends JobKind>(fleet: Fleet, kind: K, payload: PayloadOf<K> | Record<string, unknown>, opts: JobsOptions = {}, parent?: Context) {
+export function flowNode<K extends JobKind>(fleet: Pick<Fleet, "prefix">, kind: K, payload: PayloadOf<K> | Record<string, unknown>, opts: JobsOptions = {}, parent?: Context) {
   const data = parsePayload(kind, payload);
   const jobId = kind.jobId(data);
   return {

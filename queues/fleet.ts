@@ -32,7 +32,9 @@ export class Fleet {
     let q = this.queues.get(kind.name);
     if (!q) {
       q = new Queue(kind.name, { connection: this.redis, prefix: this.prefix, defaultJobOptions: kind.jobOptions });
-      q.on("error", () => {});
+      q.on("error", () => {
+        // The queue re-emits errors of the shared connection, which reach opts.onError through its own listener.
+      });
       this.queues.set(kind.name, q);
     }
     return q;
@@ -50,7 +52,9 @@ export class Fleet {
   flowProducer(): FlowProducer {
     if (!this.flows) {
       this.flows = new FlowProducer({ connection: this.redis, prefix: this.prefix });
-      this.flows.on("error", () => {});
+      this.flows.on("error", () => {
+        // As for queues: the shared connection's listener reports these.
+      });
     }
     return this.flows;
   }

@@ -1,7 +1,11 @@
-// A job kind is declared once — queue name, payload schema, result type, default options, job-id scheme —
-// and producers and workers both import that declaration, so nothing else names a queue by string.
+// A job kind is declared once — queue name, payload schema, result type, default options, job-id scheme,
+// span attributes — and producers, flows and workers all read that declaration, so nothing else names a
+// queue by string or formats its job ids.
 import type { JobsOptions } from "bullmq";
 import { z } from "zod";
+
+/** Span and metric attributes of one job (the runtime adds queue, job name, id and attempt). */
+export type SpanAttributes = Record<string, string | number | boolean>;
 
 export interface JobKind<Name extends string = string, Schema extends z.ZodType = z.ZodType, Result = unknown> {
   readonly name: Name;
@@ -11,8 +15,16 @@ export interface JobKind<Name extends string = string, Schema extends z.ZodType 
   /** Deterministic id where the work is deterministic: re-adding the same work is a no-op. */
   readonly jobId: (payload: z.output<Schema>) => string | undefined;
   readonly jobOptions: Readonly<JobsOptions>;
-  /** Upper bound on one attempt; the processor's AbortSignal fires when it passes. */
+  /**
+   * Upper bound on one attempt: past it the attempt fails with JobTimeoutError (retried per jobOptions)
+   * whether or not the processor listens, and its AbortSignal fires, which also stops thread-pool work.
+   */
   readonly timeoutMs: number;
+  /**
+   * What identifies a job in traces (asset, stage, strategy, provider, run). Never the payload itself:
+   * prompts and free text stay out of spans. Unset: the job name says enough.
+   */
+  readonly spanAttributes?: (payload: z.output<Schema>) => SpanAttributes;
   /** Phantom: the processor's result type. */
   readonly result?: Result;
 }
@@ -91,3 +103,9 @@ export const isoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD")
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "must be a real calendar date");
 export const runId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . -");
+
+/** Job ids of a deliberate re-run of the same day end in `.r<n>`; first runs have no suffix. */
+export const rerunSuffix = (rerun: number | undefined) => (rerun ? `.r${rerun}` : "");
+
+/** The flow run a job belongs to, for its spans (jobs outside a run have no runId). */
+export const runAttribute = (p: { runId?: string | undefined }): SpanAttributes => (p.runId ? { "run.id": p.runId } : {});

@@ -8,6 +8,7 @@ import type { Logger } from "../ops/logger.ts";
 import { QuotaStore, type Budget, type Lease } from "./quota.ts";
 import { dayKey } from "./quota-time.ts";
 import type { Redis } from "./connection.ts";
+import type { Fleet } from "./fleet.ts";
 
 export const THRESHOLDS = [50, 80, 90] as const;
 const LEASE_MS = 60_000;
@@ -65,8 +66,18 @@ export function crossed(before: number, after: number, budget: number | undefine
   return THRESHOLDS.filter((t) => before < (budget * t) / 100 && after >= (budget * t) / 100);
 }
 
+/**
+ * The quota every process builds from config (workers, scheduler, web, bot); it shares the fleet's
+ * producer-side connection, so it costs no extra connection.
+ */
+export function llmQuotaFromConfig(cfg: Config, fleet: Pick<Fleet, "redis" | "prefix">, pool: Pool, log: Logger): LlmQuota {
+  return new LlmQuota(fleet.redis, fleet.prefix, budgetsFromConfig(cfg), pool, log);
+}
+
 export class LlmQuota {
   readonly store: QuotaStore;
+  /** Every provider it keeps a budget for (the offline one has no limits): what usage reads cover. */
+  readonly providers: readonly string[];
 
   constructor(
     redis: Redis,
@@ -76,6 +87,7 @@ export class LlmQuota {
     private readonly log: Logger,
   ) {
     this.store = new QuotaStore(redis, prefix, new Map([...budgets].map(([p, b]) => [quotaKey(p), b])));
+    this.providers = Object.freeze([...budgets.keys()]);
   }
 
   /** A lease for one call of `tokens` (estimated), or NoQuotaError with when to try again. */

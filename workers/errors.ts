@@ -4,11 +4,25 @@ export class PermanentError extends Error {
   override name = "PermanentError";
 }
 
-/** The processor's AbortSignal fired (shutdown, cancellation or timeout). */
-export class AbortedError extends Error {
-  override name = "AbortedError";
+/**
+ * An attempt ran past its kind's timeoutMs. Retryable: the runtime hands it to BullMQ as it is, so the
+ * kind's attempts and backoff apply; it is also the reason the processor's AbortSignal aborts with.
+ */
+export class JobTimeoutError extends Error {
+  override name = "JobTimeoutError";
+  constructor(
+    readonly kind: string,
+    readonly timeoutMs: number,
+    readonly attempt: number,
+  ) {
+    super(`${kind} job timed out after ${timeoutMs} ms (attempt ${attempt})`);
+  }
 }
 
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new AbortedError(`aborted: ${String(signal.reason ?? "cancelled")}`);
+/** The worker's shutdown bound passed with the attempt still running: it is stopped and handed back. */
+export class WorkerShutdownError extends Error {
+  override name = "WorkerShutdownError";
+  constructor(readonly shutdownMs: number) {
+    super(`worker shutting down: the job outlived the ${shutdownMs} ms shutdown bound`);
+  }
 }

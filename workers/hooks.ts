@@ -17,5 +17,9 @@ export interface JobHooks {
 }
 
 export const NOOP_HOOKS: JobHooks = {
-  onJobStart: () => ({ end: () => {} }),
+  onJobStart: () => ({
+    end: () => {
+      // No hooks: nothing records the outcome.
+    },
+  }),
 };

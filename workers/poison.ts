@@ -73,6 +73,7 @@ function readable(json: string): boolean {
     JSON.parse(json);
     return true;
   } catch {
+    // Unreadable is the answer this function exists to give.
     return false;
   }
 }

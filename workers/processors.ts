@@ -1,5 +1,7 @@
-// Which processor serves which queue. Kinds whose processors arrive with later work are simply absent.
-import type { KindName } from "../queues/registry.ts";
+// Which processor serves which queue: one entry per kind of queues/registry.ts. The type requires every
+// kind, so a kind declared without a processor fails the build instead of idling in production.
+import type { JobKind } from "../queues/kind.ts";
+import type { KindName, KINDS } from "../queues/registry.ts";
 import { activeSignalIds } from "../db/repos/signals.ts";
 import type { WorkerDeps } from "./deps.ts";
 import { flowProcessor } from "./flow/index.ts";
@@ -10,15 +12,18 @@ import { backtestProcessor } from "./backtest/processor.ts";
 import { llmDepsFromConfig } from "./llm/deps.ts";
 import { llmProcessor } from "./llm/processor.ts";
 import type { Processor } from "./runtime.ts";
-import type { JobKind } from "../queues/kind.ts";
 
-export function buildProcessors(deps: WorkerDeps): Partial<Record<KindName, Processor<JobKind>>> {
-  return {
-    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool) }) as Processor<JobKind>,
-    maintenance: maintenanceProcessor(deps) as Processor<JobKind>,
-    stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }) as Processor<JobKind>,
-    signal: signalProcessor(deps) as Processor<JobKind>,
-    backtest: backtestProcessor(deps) as Processor<JobKind>,
-    llm: llmProcessor(llmDepsFromConfig(deps)) as Processor<JobKind>,
+type Processors = { [K in KindName]: Processor<(typeof KINDS)[K]> };
+
+export function buildProcessors(deps: WorkerDeps): Record<KindName, Processor<JobKind>> {
+  const processors: Processors = {
+    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool) }),
+    maintenance: maintenanceProcessor(deps),
+    stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }),
+    signal: signalProcessor(deps),
+    backtest: backtestProcessor(deps),
+    llm: llmProcessor(llmDepsFromConfig(deps)),
   };
+  // Each entry is checked against its own kind above; callers look them up by queue name.
+  return processors as Record<KindName, Processor<JobKind>>;
 }

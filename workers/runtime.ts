@@ -1,16 +1,15 @@
 // createWorker(kind, processor): the one place a BullMQ Worker is built. It validates payloads before
-// running (invalid → unrecoverable, zero retries), hands the processor an AbortSignal (shutdown,
-// cancellation, per-kind timeout), reserves fleet-wide quota, classifies errors and calls the hooks.
+// running (invalid → unrecoverable, zero retries), bounds every attempt by its kind's timeout whether or
+// not the processor listens to its AbortSignal, classifies errors and calls the hooks.
 // A dependency outage costs a job time, not attempts; a job nobody can read fails instead of circling.
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from "bullmq";
 import type { Context } from "@opentelemetry/api";
 import { closeRedis, createRedis, type Redis } from "../queues/connection.ts";
 import { PayloadError, parsePayload, type JobKind, type PayloadOf, type ResultOf } from "../queues/kind.ts";
-import type { Lease, QuotaStore } from "../queues/quota.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { Logger } from "../ops/logger.ts";
 import { isOutageError, type DependencyMonitor } from "../ops/outage.ts";
-import { AbortedError, PermanentError } from "./errors.ts";
+import { JobTimeoutError, PermanentError, WorkerShutdownError } from "./errors.ts";
 import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome } from "./hooks.ts";
 import { DEFAULT_OUTAGE_POLICY, planDeferral, type OutagePolicy } from "./outage-deferral.ts";
 import { PoisonAwareWorker, quarantineUnreadable, unreadableEnvelope } from "./poison.ts";
@@ -24,8 +23,6 @@ export interface JobContext {
   traceId?: string;
   /** The job's trace context: what the processor enqueues passes it on, so a flow stays one trace. */
   readonly trace: Context;
-  /** The fleet-wide reservation this job runs under, when its kind needs a resource. */
-  lease?: Lease;
 }
 
 export type Processor<K extends JobKind> = (payload: PayloadOf<K>, ctx: JobContext) => Promise<ResultOf<K>>;
@@ -40,8 +37,6 @@ export interface WorkerOptions<K extends JobKind> {
   shutdownMs?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  /** Fleet-wide resource the job needs; reserved before it runs. */
-  quota?: { store: QuotaStore; resource: (payload: PayloadOf<K>) => { key: string; tokens?: number } | undefined };
   /** Extra span/metric attributes from the payload (asset, stage, provider, ...). */
   attributes?: (payload: PayloadOf<K>) => Record<string, string | number | boolean>;
   /** Where connection errors go (one log line per outage); without it each one is logged. */
@@ -57,7 +52,7 @@ export class FleetWorker<K extends JobKind> {
   readonly worker: Worker;
   private readonly connection: Redis;
   private readonly shutdown = new AbortController();
-  private readonly active = new Map<string, JobAbort>();
+  private readonly active = new Set<JobAbort>();
   private closing?: Promise<void>;
   private quarantining?: Promise<void>;
 
@@ -69,8 +64,10 @@ export class FleetWorker<K extends JobKind> {
     const hooks = opts.hooks ?? NOOP_HOOKS;
     this.connection = createRedis(opts.redisUrl, `ta-fleet:worker:${kind.name}`);
     this.connection.on("error", (err) => this.connectionError(err));
+    // Past the shutdown bound every attempt still running stops, listening to its signal or not.
+    this.shutdown.signal.addEventListener("abort", () => this.active.forEach((a) => a.stop(this.shutdown.signal.reason as Error)), { once: true });
     // Two parameters on purpose: a third makes BullMQ build an AbortController for every job; ours is
-    // built only when a processor reads ctx.signal, and cancelJob() below reaches it through `active`.
+    // built only when a processor reads ctx.signal.
     const run = async (job: Job, token: string | undefined) => {
       const attempt = job.attemptsMade + 1;
       let payload: PayloadOf<K>;
@@ -91,36 +88,23 @@ export class FleetWorker<K extends JobKind> {
         throw new UnrecoverableError(reason);
       }
       const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) });
-      const abort = new JobAbort(this.shutdown.signal, kind.timeoutMs);
-      if (job.id) this.active.set(job.id, abort);
-      let lease: Lease | undefined;
+      const abort = new JobAbort(kind.name, kind.timeoutMs, attempt);
+      this.active.add(abort);
+      if (this.shutdown.signal.aborted) abort.stop(this.shutdown.signal.reason as Error);
       try {
-        const need = opts.quota?.resource(payload);
-        if (need && opts.quota) {
-          const r = await opts.quota.store.reserve(need.key, need.tokens ?? 0);
-          if (!r.ok) {
-            // The queue, not the job, waits: the job goes back without spending an attempt.
-            await this.worker.rateLimit(r.retryAfterMs);
-            throw new RateLimitError();
-          }
-          lease = r.lease;
-        }
-        const ctx = new RunContext(job, token ?? "", attempt, obs, lease, abort, opts.log, kind.name);
-        const result = await processor(payload, ctx);
-        if (lease) await opts.quota!.store.settle(lease, lease.tokens);
-        lease = undefined;
+        const ctx = new RunContext(job, token ?? "", attempt, obs, abort, opts.log, kind.name);
+        const result = await abort.run(() => processor(payload, ctx), ctx);
         endSafely(obs, "completed", { result });
         return result;
       } catch (err) {
-        if (lease) await opts.quota!.store.release(lease).catch(() => {});
-        const mapped = await this.classify(err, job, token, abort.cancelled, attempt);
+        const mapped = await this.classify(err, job, token);
         const outcome = outcomeOf(mapped, job, attempt);
         endSafely(obs, outcome, { error: mapped });
         if (outcome === "failed" || outcome === "retrying") jobLogger(opts.log, kind.name, job, attempt, obs.traceId).warn({ err: (mapped as Error).message, outcome }, "job failed");
         throw mapped;
       } finally {
         abort.dispose();
-        if (job.id && this.active.get(job.id) === abort) this.active.delete(job.id);
+        this.active.delete(abort);
       }
     };
     this.worker = new PoisonAwareWorker(
@@ -167,22 +151,22 @@ export class FleetWorker<K extends JobKind> {
     }
   }
 
-  private async classify(err: unknown, job: Job, token: string | undefined, cancelled: { reason: unknown } | undefined, attempt: number): Promise<unknown> {
+  private async classify(err: unknown, job: Job, token: string | undefined): Promise<unknown> {
     if (isControlFlow(err) || err instanceof UnrecoverableError) return err;
     if (this.shutdown.signal.aborted && token) {
       // Shutdown overran its bound: hand the job back untouched for another worker.
-      await job.moveToWait(token).catch(() => {});
+      await job.moveToWait(token).catch((e: Error) => {
+        this.opts.log.debug({ err: e.message, jobId: job.id }, "could not hand the job back; its lock lapses and the stalled check returns it");
+      });
       return new WaitingError();
     }
-    if (cancelled) return new UnrecoverableError(`cancelled: ${String(cancelled.reason ?? "by operator")}`);
+    // A timeout is retryable as it stands: the next attempt may meet a faster dependency or a freer core.
+    if (err instanceof JobTimeoutError) return err;
     if (token && isOutageError(err)) {
       const deferred = await this.deferForOutage(err as Error, job, token);
       if (deferred) return deferred;
     }
     if (err instanceof PermanentError || err instanceof PayloadError) return new UnrecoverableError(err.message);
-    if (err instanceof AbortedError || (err as Error)?.name === "TimeoutError") {
-      return new Error(`timed out after ${this.kind.timeoutMs} ms (attempt ${attempt})`, { cause: err });
-    }
     return err instanceof Error ? err : new Error(String(err));
   }
 
@@ -209,28 +193,20 @@ export class FleetWorker<K extends JobKind> {
     }
   }
 
-  /** Aborts a job this worker is running (its processor sees ctx.signal fire); it fails without retry. */
-  cancelJob(jobId: string, reason?: string): boolean {
-    const abort = this.active.get(jobId);
-    if (!abort) return false;
-    abort.cancel(reason);
-    return true;
-  }
-
   start(): this {
     void this.worker.run().catch((err) => this.opts.log.error({ err: (err as Error).message }, "worker stopped"));
     return this;
   }
 
-  waitUntilReady(): Promise<void> {
-    return this.worker.waitUntilReady().then(() => {});
+  async waitUntilReady(): Promise<void> {
+    await this.worker.waitUntilReady();
   }
 
-  /** Stop fetching, let active jobs finish within shutdownMs, then abort and return the rest. Idempotent. */
+  /** Stop fetching, let active jobs finish within shutdownMs, then stop and return the rest. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const bound = this.opts.shutdownMs ?? 30_000;
-      const timer = setTimeout(() => this.shutdown.abort(new Error("worker shutting down")), bound);
+      const timer = setTimeout(() => this.shutdown.abort(new WorkerShutdownError(bound)), bound);
       timer.unref();
       try {
         await Promise.race([this.worker.close(), new Promise((r) => setTimeout(r, bound + 10_000).unref())]);
@@ -264,7 +240,6 @@ class RunContext implements JobContext {
     readonly token: string,
     readonly attempt: number,
     private readonly obs: JobObservation,
-    readonly lease: Lease | undefined,
     private readonly abort: JobAbort,
     private readonly baseLog: Logger,
     private readonly queue: string,
@@ -291,50 +266,76 @@ function jobLogger(log: Logger, queue: string, job: Job, attempt: number, traceI
   return log.child({ queue, jobId: job.id, attempt, ...(traceId ? { traceId } : {}) });
 }
 
-/** One AbortController per job, created on first access, fired by shutdown, cancellation or the timeout. */
+/**
+ * The bound of one attempt. Its timer starts with the processor; when it fires (or shutdown overruns),
+ * the attempt rejects at once — a processor that never looks at its signal cannot hold the job — and the
+ * signal, if a processor asked for one, aborts with the same error so cooperative work (HTTP calls, compute
+ * threads) stops too. The AbortController is built on first access: a job that never reads ctx.signal pays
+ * for one timer only.
+ */
 class JobAbort {
   private ac?: AbortController;
   private timer?: NodeJS.Timeout;
-  private onShutdown?: () => void;
-  /** Set by cancel(): the job failed because an operator cancelled it. */
-  cancelled?: { reason: unknown };
+  private reject?: (err: Error) => void;
+  /** Why the attempt was stopped; from then on the processor's outcome is ignored. */
+  private stopped?: Error;
 
   constructor(
-    private readonly shutdown: AbortSignal,
+    private readonly kind: string,
     private readonly timeoutMs: number,
+    private readonly attempt: number,
   ) {}
 
   signal(): AbortSignal {
     if (this.ac) return this.ac.signal;
-    const ac = (this.ac = new AbortController());
-    if (this.cancelled) ac.abort(this.cancelled.reason);
-    else if (this.shutdown.aborted) ac.abort(this.shutdown.reason);
-    this.onShutdown = () => ac.abort(this.shutdown.reason);
-    this.shutdown.addEventListener("abort", this.onShutdown, { once: true });
-    this.timer = setTimeout(() => ac.abort(new AbortedError(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-    this.timer.unref();
-    return ac.signal;
+    this.ac = new AbortController();
+    if (this.stopped) this.ac.abort(this.stopped);
+    return this.ac.signal;
   }
 
-  cancel(reason = "by operator"): void {
-    this.cancelled ??= { reason };
+  /** Settles like `work`, unless the attempt is stopped first; a later outcome of `work` is logged, not used. */
+  run<T>(work: () => Promise<T>, ctx: { readonly log: Logger }): Promise<T> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    return new Promise<T>((resolve, reject) => {
+      this.reject = reject;
+      this.timer = setTimeout(() => this.stop(new JobTimeoutError(this.kind, this.timeoutMs, this.attempt)), this.timeoutMs);
+      this.timer.unref();
+      work().then(
+        (value) => (this.stopped ? late(ctx, this.stopped, "completed") : resolve(value)),
+        (err: unknown) => (this.stopped ? late(ctx, this.stopped, "failed", err) : reject(err as Error)),
+      );
+    });
+  }
+
+  stop(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    clearTimeout(this.timer);
+    this.reject?.(reason);
     this.ac?.abort(reason);
   }
 
   dispose(): void {
-    if (!this.onShutdown) return;
     clearTimeout(this.timer);
-    this.shutdown.removeEventListener("abort", this.onShutdown);
   }
 }
 
-const NOOP_OBSERVATION: JobObservation = { end: () => {} };
+function late(ctx: { readonly log: Logger }, stoppedBy: Error, outcome: "completed" | "failed", err?: unknown): void {
+  ctx.log.debug({ stoppedBy: stoppedBy.message, late: outcome, ...(err ? { err: (err as Error)?.message ?? String(err) } : {}) }, "processor settled after its attempt was stopped; outcome ignored");
+}
+
+const NOOP_OBSERVATION: JobObservation = {
+  end: () => {
+    // No hooks: nothing observes the job.
+  },
+};
 
 // Hooks must never break a job: a throwing hook costs its observation, not the job.
 function observe(hooks: JobHooks, job: Job, kind: string, attrs: Record<string, string | number | boolean>): JobObservation {
   try {
     return hooks.onJobStart(job, kind, attrs);
   } catch {
+    // see above: the job runs unobserved rather than not at all
     return NOOP_OBSERVATION;
   }
 }

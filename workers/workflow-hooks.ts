@@ -2,12 +2,14 @@
 // call record(); rows are written in the background (bounded, retried), never on the job's path.
 import type { Job } from "bullmq";
 import { recordTransition, WORKFLOW_TYPE, type WorkflowTransition } from "../db/repos/workflow.ts";
+import { RUN_KINDS } from "../queues/flows/daily-refresh.ts";
 import type { AssetSummary, RunSummary } from "../queues/kinds/flow.ts";
+import { flowKind, maintenanceKind, stageKind } from "../queues/registry.ts";
 import type { Pool } from "../db/pool.ts";
 import { BoundedWriter, isDataError, type WriterStats } from "../ops/bounded-writer.ts";
 import type { JobOutcome } from "./hooks.ts";
 
-const FLOW_QUEUES = new Set(["flow", "stage", "signal", "backtest"]);
+const RUN_QUEUES = new Set<string>(RUN_KINDS.map((k) => k.name));
 
 type Data = Record<string, unknown>;
 
@@ -15,7 +17,7 @@ type Data = Record<string, unknown>;
 export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" | "data">, outcome: JobOutcome, result: unknown, traceId: string | undefined, attempt: number): WorkflowTransition | undefined {
   if (outcome !== "completed" && outcome !== "failed" && outcome !== "retrying") return undefined;
   const data = job.data as Data;
-  if (queue === "maintenance" && job.name === "daily-refresh") {
+  if (queue === maintenanceKind.name && job.name === "daily-refresh") {
     const r = result as { runId?: string; rootJobId?: string; created?: boolean } | undefined;
     if (outcome !== "completed" || !r?.created || !r.runId) return undefined;
     return {
@@ -29,9 +31,9 @@ export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" |
     };
   }
   const runId = data.runId;
-  if (!FLOW_QUEUES.has(queue) || typeof runId !== "string") return undefined;
+  if (!RUN_QUEUES.has(queue) || typeof runId !== "string") return undefined;
   const base = { workflowId: runId, correlationId: traceId ?? runId, type: WORKFLOW_TYPE, eventMetadata: { jobId: job.id, attempt } };
-  if (queue === "flow" && data.node === "run") {
+  if (queue === flowKind.name && data.node === "run") {
     const summary = outcome === "completed" ? (result as RunSummary) : undefined;
     if (outcome === "retrying") return { ...base, phase: "done", status: "running", event: "retrying" };
     const status = summary?.status ?? "failed";
@@ -39,15 +41,15 @@ export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" |
     return { ...base, phase: "done", status, event: status, final: true, metadata: { assets } };
   }
   const asset = String(data.asset ?? "");
-  const event = queue === "flow" && data.node === "asset" && outcome === "completed" ? (result as AssetSummary).status : outcome;
+  const event = queue === flowKind.name && data.node === "asset" && outcome === "completed" ? (result as AssetSummary).status : outcome;
   return { ...base, phase: `${asset}:${stepOf(queue, data)}`, status: "running", event };
 }
 
 function stepOf(queue: string, data: Data): string {
   switch (queue) {
-    case "stage":
+    case stageKind.name:
       return String(data.stage);
-    case "flow":
+    case flowKind.name:
       return data.node === "gate" ? `gate-${String(data.gate)}` : "summary";
     default:
       return `${queue}-${String(data.signalId ?? data.mode ?? "")}`;

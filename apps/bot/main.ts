@@ -16,15 +16,14 @@ import { handleCommand } from "./commands.ts";
 import { redisHandledUpdates } from "./handled-updates.ts";
 import { ChatOpsPoller } from "./poller.ts";
 // The LLM layer owns the budgets; this composition root only reads their live use.
-import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
+import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
 
 const rt = await bootstrap("bot");
 const { cfg, log } = rt;
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:bot", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
-const budgets = budgetsFromConfig(cfg);
-const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, rt.pool, log);
-const budgetUsage = budgetUsageFrom((p) => quota.budgetUsage(p), [...budgets.keys()]);
+const quota = llmQuotaFromConfig(cfg, fleet, rt.pool, log);
+const budgetUsage = budgetUsageFrom((p) => quota.budgetUsage(p), quota.providers);
 const api = telegramApi(cfg);
 const alerting = createAlerting({ cfg, log, pool: rt.pool, fleet, budgetUsage, ...(api ? { api } : {}) });
 

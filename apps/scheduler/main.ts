@@ -7,7 +7,7 @@ import { startObservability } from "../observability.ts";
 import { startHealthServer } from "../../ops/health.ts";
 import { standardProbes } from "../probes.ts";
 import { Fleet } from "../../queues/fleet.ts";
-import { budgetsFromConfig, LlmQuota, quotaKey } from "../../queues/llm-quota.ts";
+import { llmQuotaFromConfig, quotaKey } from "../../queues/llm-quota.ts";
 import { registerSchedules } from "../../producers/register-schedules.ts";
 import { schedules } from "../../producers/schedules.ts";
 
@@ -16,12 +16,11 @@ const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log,
 rt.shutdown.add("observability", () => obs.close());
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:scheduler", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
-const budgets = budgetsFromConfig(rt.cfg);
-const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, obs.pool, rt.log);
+const quota = llmQuotaFromConfig(rt.cfg, fleet, obs.pool, rt.log);
 const sampler = startQueueDepthSampler({
   queues: fleet.allQueues(),
   metrics: obs.metrics,
-  quota: { store: quota.store, keys: [...budgets.keys()].map(quotaKey) },
+  quota: { store: quota.store, keys: quota.providers.map(quotaKey) },
   onError: (err) => rt.deps.report(err, "queue depth sample"),
 });
 rt.shutdown.add("queue-depth", () => sampler.close());
@@ -33,6 +32,8 @@ if (healthPort) {
   rt.shutdown.add("health", () => health.close());
 } else {
   // Nothing else keeps the event loop alive; a supervisor expects the process to stay up.
-  const keepAlive = setInterval(() => {}, 1 << 30);
+  const keepAlive = setInterval(() => {
+    // Only holds the event loop open; the interval has nothing to do.
+  }, 1 << 30);
   rt.shutdown.add("keep-alive", async () => clearInterval(keepAlive));
 }

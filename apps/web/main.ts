@@ -14,7 +14,7 @@ import { createWebApp, BOARD_PATH } from "./app.ts";
 import { InsecureBindError, resolveCredentials, type ResolvedCredentials } from "./auth.ts";
 import { DASHBOARD_PATH } from "./dashboard/router.ts";
 // The LLM layer owns the budgets; the dashboard only reads their live use.
-import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
+import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
 
 // Decided before anything starts: no credentials on a non-loopback address is refused outright.
 let auth: ResolvedCredentials;
@@ -42,12 +42,11 @@ const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name:
 rt.shutdown.add("fleet", () => fleet.close());
 const probes = standardProbes(rt);
 const metrics = prometheusRegistry({ queues: () => fleet.allQueues(), db: rt.pool });
-const budgets = budgetsFromConfig(cfg);
-const quota = new LlmQuota(fleet.redis, fleet.prefix, budgets, rt.pool, log);
+const quota = llmQuotaFromConfig(cfg, fleet, rt.pool, log);
 const dashboard = {
   db: rt.pool,
   alerts: new AlertStore(rt.pool, configRedactor(cfg)),
-  llmUsage: () => quota.budgetUsage([...budgets.keys()]),
+  llmUsage: () => quota.budgetUsage(quota.providers),
   llmTz: cfg.LLM_QUOTA_TZ,
   log,
 };

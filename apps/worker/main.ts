@@ -2,7 +2,8 @@
 // Scale horizontally by running more of them (Procfile worker=N, or more hosts on the same Redis).
 import { parseArgs } from "node:util";
 import { Fleet } from "../../queues/fleet.ts";
-import { KIND_NAMES, KINDS, type KindName } from "../../queues/registry.ts";
+import { KINDS, selectKinds, type KindName } from "../../queues/registry.ts";
+import { config } from "../../ops/config.ts";
 import { bootstrap } from "../bootstrap.ts";
 import { startHealthServer } from "../../ops/health.ts";
 import { standardProbes } from "../probes.ts";
@@ -15,14 +16,23 @@ import type { JobKind } from "../../queues/kind.ts";
 
 function flags() {
   const { values } = parseArgs({ options: { queues: { type: "string" }, concurrency: { type: "string" } }, strict: true });
-  const queues = values.queues?.split(",").map((q) => q.trim()).filter(Boolean);
-  const bad = queues?.find((q) => !KIND_NAMES.includes(q as KindName));
-  if (bad) usage(`--queues: unknown queue ${JSON.stringify(bad)} (known: ${KIND_NAMES.join(", ")})`);
+  // Both lists are checked before anything connects, with the same rule; a bad WORKER_QUEUES is an error
+  // even where --queues overrides it, like any other bad variable.
+  const configured = kinds(config().WORKER_QUEUES, "WORKER_QUEUES");
+  const queues = values.queues === undefined ? configured : kinds(values.queues.split(",").map((q) => q.trim()).filter(Boolean), "--queues");
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 1000)) {
     usage(`--concurrency: must be an integer 1..1000 (got ${JSON.stringify(values.concurrency)})`);
   }
-  return { queues: queues as KindName[] | undefined, concurrency };
+  return { queues, concurrency };
+}
+
+function kinds(names: readonly string[] | undefined, key: string): KindName[] {
+  try {
+    return selectKinds(names, key);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
 }
 
 function usage(msg: string): never {
@@ -35,20 +45,14 @@ const rt = await bootstrap("worker");
 // Registered first, so it closes after the workers: their last spans and metrics are flushed.
 const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
 rt.shutdown.add("observability", () => telemetry.close());
-const queues = args.queues ?? (rt.cfg.WORKER_QUEUES.filter((q) => KIND_NAMES.includes(q as KindName)) as KindName[]);
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());
 const compute = createFleetComputePool(rt.cfg.COMPUTE_THREADS);
 rt.shutdown.add("compute", () => compute.close());
 const processors = buildProcessors({ pool: rt.pool, fleet, cfg: rt.cfg, log: rt.log, compute });
 const workers: FleetWorker<JobKind>[] = [];
-for (const q of queues) {
-  const processor = processors[q];
-  if (!processor) {
-    rt.log.warn({ queue: q }, "no processor for this queue in this build; not consuming it");
-    continue;
-  }
-  const w = createWorker(KINDS[q] as JobKind, processor, {
+for (const q of args.queues) {
+  const w = createWorker(KINDS[q] as JobKind, processors[q], {
     redisUrl: rt.redisUrl,
     prefix: rt.cfg.QUEUE_PREFIX,
     log: rt.log,

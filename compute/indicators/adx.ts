@@ -8,6 +8,7 @@
  * Degenerate windows: TR_p = 0 (no movement at all for p bars) → +DI = −DI = 0; +DI + −DI = 0 → DX = 0
  * (TA-Lib's choice: "no directional movement" is a trend strength of 0, not a hole in the data).
  */
+import { defineIndicator } from "./indicator.ts";
 
 export interface Adx {
   plusDi: Float64Array;
@@ -80,3 +81,14 @@ export function adx(high: ArrayLike<number>, low: ArrayLike<number>, close: Arra
   }
   return { plusDi, minusDi, adx: out };
 }
+
+export const ADX = defineIndicator({
+  name: "adx",
+  stage: "ta",
+  columns: ["adx_14", "plus_di_14", "minus_di_14"],
+  lookback: 2 * 14 - 1,
+  compute: ({ high, low, close }) => {
+    const a = adx(high, low, close, 14);
+    return { adx_14: a.adx, plus_di_14: a.plusDi, minus_di_14: a.minusDi };
+  },
+});

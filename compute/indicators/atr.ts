@@ -5,6 +5,7 @@
  * ATR(p) at bar p = mean(TR[1..p]) (first defined value at index p), then Wilder smoothing
  * ATR[t] = (ATR[t−1]·(p−1) + TR[t]) / p.
  */
+import { defineIndicator } from "./indicator.ts";
 
 export function trueRange(high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
   const n = high.length;
@@ -51,3 +52,11 @@ export function atrFromTrueRange(tr: ArrayLike<number>, period = 14): Float64Arr
 export function atr(high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>, period = 14): Float64Array {
   return atrFromTrueRange(trueRange(high, low, close), period);
 }
+
+export const ATR = defineIndicator({
+  name: "atr",
+  stage: "volatility",
+  columns: ["atr_14"],
+  lookback: 14,
+  compute: ({ high, low, close }) => ({ atr_14: atr(high, low, close, 14) }),
+});

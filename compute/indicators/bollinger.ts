@@ -5,6 +5,7 @@
  * (flat window) because the position inside a zero-width band is undefined.
  * O(n) via rollingMeanStd (shifted running sums, exact re-sum once per window; see stats.ts).
  */
+import { defineIndicator } from "./indicator.ts";
 import { rollingMeanStd } from "./stats.ts";
 
 export interface Bollinger {
@@ -46,3 +47,14 @@ export function bollinger(close: ArrayLike<number>, period = 20, k = 2): Bolling
   }
   return { mid, upper, lower, bandwidth, pctB };
 }
+
+export const BOLLINGER = defineIndicator({
+  name: "bollinger",
+  stage: "ta",
+  columns: ["bb_mid", "bb_upper", "bb_lower"],
+  lookback: 20,
+  compute: ({ close }) => {
+    const b = bollingerBands(close, 20, 2);
+    return { bb_mid: b.mid, bb_upper: b.upper, bb_lower: b.lower };
+  },
+});

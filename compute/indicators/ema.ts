@@ -23,6 +23,7 @@
  * Each is NaN until all its inputs are defined (d1 one bar after the EMA's first value, d2 two bars after).
  * `roll` (preview vs canonical bar) belongs to the multi-timeframe helpers in timeframe.ts.
  */
+import { defineIndicator } from "./indicator.ts";
 
 export type NumericSeries = ArrayLike<number>;
 
@@ -114,3 +115,16 @@ export function emaDerivatives(close: NumericSeries, emaSeries: NumericSeries): 
   }
   return { d1, d2, d1_close: d1c, d2_close: d2c };
 }
+
+/** Periods the ema stage maintains (ema_daily rows, every timeframe) and the feature store carries as ema_<N>. */
+export const EMA_PERIODS = Object.freeze([5, 9, 10, 21, 50, 100, 200] as const);
+
+type EmaColumn = `ema_${(typeof EMA_PERIODS)[number]}`;
+
+export const EMA = defineIndicator({
+  name: "ema",
+  stage: "ema",
+  columns: EMA_PERIODS.map((p): EmaColumn => `ema_${p}`),
+  lookback: Math.max(...EMA_PERIODS),
+  compute: ({ close }) => Object.fromEntries(EMA_PERIODS.map((p) => [`ema_${p}`, ema(close, p)])) as Record<EmaColumn, Float64Array>,
+});

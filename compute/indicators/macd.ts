@@ -6,6 +6,7 @@
  * both start at bar 25; its values differ in the early bars, the gap decaying geometrically.
  */
 import { emaInto } from "./ema.ts";
+import { defineIndicator } from "./indicator.ts";
 
 export interface Macd {
   macd: Float64Array;
@@ -26,3 +27,14 @@ export function macd(close: ArrayLike<number>, fast = 12, slow = 26, signal = 9)
   for (let t = 0; t < n; t++) hist[t] = line[t] - sig[t];
   return { macd: line, signal: sig, hist };
 }
+
+export const MACD = defineIndicator({
+  name: "macd",
+  stage: "ta",
+  columns: ["macd", "macd_signal", "macd_hist"],
+  lookback: 26 + 9 - 1,
+  compute: ({ close }) => {
+    const m = macd(close, 12, 26, 9);
+    return { macd: m.macd, macd_signal: m.signal, macd_hist: m.hist };
+  },
+});

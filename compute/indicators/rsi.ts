@@ -8,6 +8,7 @@
  * tests the sum against a 1e-8 epsilon; we test exact zero so low-priced instruments are not clamped.)
  * `technicalindicators` differs: it rounds RSI to 2 decimals and returns 100 on a flat window.
  */
+import { defineIndicator } from "./indicator.ts";
 
 export function rsi(close: ArrayLike<number>, period = 14): Float64Array {
   if (!Number.isInteger(period) || period < 1) throw new RangeError(`rsi: period must be a positive integer, got ${period}`);
@@ -49,3 +50,11 @@ export function rsi(close: ArrayLike<number>, period = 14): Float64Array {
   }
   return out;
 }
+
+export const RSI = defineIndicator({
+  name: "rsi",
+  stage: "ta",
+  columns: ["rsi_14"],
+  lookback: 14,
+  compute: ({ close }) => ({ rsi_14: rsi(close, 14) }),
+});

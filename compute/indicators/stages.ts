@@ -1,21 +1,14 @@
-// What each stage computes, as pure functions of an asset's full bar history. Each returns named columns
-// of the bar count; the stage processor writes the dirty window. Computing the whole history (O(n), about a
-// millisecond per asset) is what keeps recursive indicators (EMA, Wilder) identical between an incremental
-// refresh and a full recompute.
-import { atr } from "./atr.ts";
-import { adx } from "./adx.ts";
-import { bollingerBands } from "./bollinger.ts";
-import { ema, emaDerivatives } from "./ema.ts";
-import { EMA_PERIODS, RETURN_LOOKBACKS } from "./index.ts";
-import { macd } from "./macd.ts";
-import { returns } from "./returns.ts";
-import { rsi } from "./rsi.ts";
+// What each stage job computes, as pure functions of an asset's full bar history, derived from the indicator
+// declarations (catalog.ts). Each returns named columns of the bar count; the stage processor writes the dirty
+// window. Computing the whole history (O(n), about a millisecond per asset) is what keeps recursive indicators
+// (EMA, Wilder) identical between an incremental refresh and a full recompute.
+import { indicatorsOf, type FeatureColumn } from "./catalog.ts";
+import { EMA_PERIODS, emaDerivatives } from "./ema.ts";
+import type { ComputeOptions, IndicatorStage, Ohlc } from "./indicator.ts";
 import { outlierFlagsIQR, outlierFlagsZScore, rollingZScore } from "./stats.ts";
-import { stochastic } from "./stochastic.ts";
 import { calendarPeriodEnd, parseTfLabel, tfEma, type CalendarScheme } from "./timeframe.ts";
-import { rangeVariances, rollingAnnualisedVol } from "./volatility.ts";
 
-export interface StageBars {
+export interface StageBars extends Ohlc {
   dates: string[];
   open: Float64Array;
   high: Float64Array;
@@ -25,8 +18,38 @@ export interface StageBars {
 
 export type Columns = Record<string, Float64Array | Uint8Array>;
 
-/** Bars a refresh rewrites before the watermark (a revised bar changes at most this far forward). */
-export const STAGE_LOOKBACK = Object.freeze({ ema: 200, returns: 365, volatility: 20, ta: 34, features: 252 });
+/** The stages with a wide table: one column per declared indicator column. */
+export type TableStage = Exclude<IndicatorStage, "ema">;
+
+/** Every declared indicator of `stage`, in catalogue order. */
+export function indicatorStage(stage: IndicatorStage, bars: Ohlc, opts: ComputeOptions): Columns {
+  return Object.assign({}, ...indicatorsOf(stage).map((i) => i.compute(bars, opts))) as Columns;
+}
+
+// Only the volatility job carries the asset's periodsPerYear (compute/tasks.ts); the catalogue test
+// checks that no other stage's columns depend on it, and NaN makes a misplaced annualisation throw.
+const NOT_ANNUALISED: ComputeOptions = Object.freeze({ periodsPerYear: NaN });
+
+export const returnsStage = (bars: StageBars): Columns => indicatorStage("returns", bars, NOT_ANNUALISED);
+export const volatilityStage = (bars: StageBars, periodsPerYear: number): Columns => indicatorStage("volatility", bars, { periodsPerYear });
+export const taStage = (bars: StageBars): Columns => indicatorStage("ta", bars, NOT_ANNUALISED);
+
+/** Rolling window of the feature store's z-scores (one equity year). */
+const ZSCORE_WINDOW = 252;
+
+const warmUp = (stage: IndicatorStage) => Math.max(...indicatorsOf(stage).map((i) => i.lookback));
+
+/**
+ * Bars a refresh rewrites before the watermark: the longest warm-up among the stage's indicators (a revised
+ * bar changes at most this far forward); the feature store's is its z-score window.
+ */
+export const STAGE_LOOKBACK = Object.freeze({
+  ema: warmUp("ema"),
+  returns: warmUp("returns"),
+  volatility: warmUp("volatility"),
+  ta: warmUp("ta"),
+  features: ZSCORE_WINDOW,
+});
 
 export interface EmaStageOutput {
   daily: Array<{ period: number; cols: Columns }>;
@@ -49,10 +72,12 @@ function equityPeriodEnd(scheme: CalendarScheme, multiple: number): (date: strin
   };
 }
 
+/** ema_daily rows (one per period, the feature store's ema_<N> with their derivatives) and the timeframe EMAs. */
 export function emaStage(bars: StageBars, timeframes: readonly string[], session: "CRYPTO" | "EQUITY"): EmaStageOutput {
+  const e = indicatorStage("ema", bars, NOT_ANNUALISED);
   const daily = EMA_PERIODS.map((period) => {
-    const e = ema(bars.close, period);
-    return { period, cols: { ema: e, ...emaDerivatives(bars.close, e) } };
+    const v = e[`ema_${period}`] as Float64Array;
+    return { period, cols: { ema: v, ...emaDerivatives(bars.close, v) } };
   });
   const multiTf = timeframes.flatMap((tf) => {
     const parsed = parseTfLabel(tf);
@@ -65,68 +90,27 @@ export function emaStage(bars: StageBars, timeframes: readonly string[], session
   return { daily, multiTf };
 }
 
-export function returnsStage(bars: StageBars): Columns {
+const OUTLIER_SOURCES = ["ret_1_log", "vol_parkinson"] as const satisfies readonly FeatureColumn[];
+const ZSCORE_SOURCES = ["ret_1_log", "vol_parkinson_20", "rsi_14", "atr_14"] as const satisfies readonly FeatureColumn[];
+
+/** The feature store's columns beyond the indicators: outlier flags (booleans) and z-scores. */
+export const OUTLIER_COLUMNS = Object.freeze([...OUTLIER_SOURCES.flatMap((c) => [`${c}_outlier_z`, `${c}_outlier_iqr`]), "is_outlier"]);
+export const ZSCORE_COLUMNS = Object.freeze(ZSCORE_SOURCES.map((c) => `${c}_z${ZSCORE_WINDOW}`));
+
+/**
+ * Outlier flags (values kept; z-score 4σ, IQR 1.5×; is_outlier = any z-score flag) and rolling z-scores of
+ * the feature store's key columns.
+ */
+export function featureExtras(cols: Record<(typeof OUTLIER_SOURCES)[number] | (typeof ZSCORE_SOURCES)[number], Float64Array>): Columns {
   const out: Columns = {};
-  for (const k of RETURN_LOOKBACKS) {
-    const r = returns(bars.close, k);
-    out[`ret_${k}_pct`] = r.pct;
-    out[`ret_${k}_log`] = r.log;
+  const any = new Uint8Array(cols[OUTLIER_SOURCES[0]].length);
+  for (const c of OUTLIER_SOURCES) {
+    const z = outlierFlagsZScore(cols[c], 4);
+    out[`${c}_outlier_z`] = z;
+    out[`${c}_outlier_iqr`] = outlierFlagsIQR(cols[c], 1.5);
+    for (let i = 0; i < any.length; i++) any[i] |= z[i];
   }
+  out.is_outlier = any;
+  for (const c of ZSCORE_SOURCES) out[`${c}_z${ZSCORE_WINDOW}`] = rollingZScore(cols[c], ZSCORE_WINDOW);
   return out;
-}
-
-export function volatilityStage(bars: StageBars, periodsPerYear: number): Columns {
-  const v = rangeVariances(bars.open, bars.high, bars.low, bars.close);
-  return {
-    vol_parkinson: v.parkinson,
-    vol_gk: v.garmanKlass,
-    vol_rs: v.rogersSatchell,
-    vol_parkinson_20: rollingAnnualisedVol(v.parkinson, periodsPerYear),
-    vol_gk_20: rollingAnnualisedVol(v.garmanKlass, periodsPerYear),
-    vol_rs_20: rollingAnnualisedVol(v.rogersSatchell, periodsPerYear),
-    atr_14: atr(bars.high, bars.low, bars.close, 14),
-  };
-}
-
-export function taStage(bars: StageBars): Columns {
-  const m = macd(bars.close);
-  const s = stochastic(bars.high, bars.low, bars.close);
-  const b = bollingerBands(bars.close);
-  const a = adx(bars.high, bars.low, bars.close);
-  return {
-    rsi_14: rsi(bars.close, 14),
-    macd: m.macd,
-    macd_signal: m.signal,
-    macd_hist: m.hist,
-    stoch_k: s.k,
-    stoch_d: s.d,
-    bb_mid: b.mid,
-    bb_upper: b.upper,
-    bb_lower: b.lower,
-    adx_14: a.adx,
-    plus_di_14: a.plusDi,
-    minus_di_14: a.minusDi,
-  };
-}
-
-/** Outlier flags (values kept) and rolling 252-bar z-scores of the feature store's key columns. */
-export function featureExtras(cols: { ret_1_log: Float64Array; vol_parkinson: Float64Array; vol_parkinson_20: Float64Array; rsi_14: Float64Array; atr_14: Float64Array }) {
-  const rz = outlierFlagsZScore(cols.ret_1_log, 4);
-  const ri = outlierFlagsIQR(cols.ret_1_log, 1.5);
-  const vz = outlierFlagsZScore(cols.vol_parkinson, 4);
-  const vi = outlierFlagsIQR(cols.vol_parkinson, 1.5);
-  const n = cols.ret_1_log.length;
-  const any = new Uint8Array(n);
-  for (let i = 0; i < n; i++) any[i] = rz[i]! | vz[i]!;
-  return {
-    ret_1_log_outlier_z: rz,
-    ret_1_log_outlier_iqr: ri,
-    vol_parkinson_outlier_z: vz,
-    vol_parkinson_outlier_iqr: vi,
-    is_outlier: any,
-    ret_1_log_z252: rollingZScore(cols.ret_1_log, 252),
-    vol_parkinson_20_z252: rollingZScore(cols.vol_parkinson_20, 252),
-    rsi_14_z252: rollingZScore(cols.rsi_14, 252),
-    atr_14_z252: rollingZScore(cols.atr_14, 252),
-  };
 }

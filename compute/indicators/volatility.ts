@@ -12,6 +12,7 @@
  * All three are ≥ 0 for consistent OHLC (L ≤ O,C ≤ H), so the square root is always real.
  * Rolling: first value at index window−1; a NaN per-bar value makes every window that contains it NaN.
  */
+import { defineIndicator } from "./indicator.ts";
 
 const FOUR_LN2 = 4 * Math.LN2;
 const GK_K = 2 * Math.LN2 - 1;
@@ -57,31 +58,21 @@ export interface RangeVariances {
 }
 
 /**
- * All three estimators in one pass from ln O, ln H, ln L, ln C (4 Math.log per bar, 3 when ln C is passed
- * in, instead of 7). Each log ratio becomes a difference of logs, exact to a few ulps of ln(price)
- * (≈ 4e-15 absolute): relative error ~1e-13 for a 1 % daily range, ~1e-10 for a 0.01 % one; bars with
- * H = L (or H = C, …) still give exact 0.
+ * All three estimators in one pass from ln O, ln H, ln L, ln C (4 Math.log per bar instead of 7). Each log
+ * ratio becomes a difference of logs, exact to a few ulps of ln(price) (≈ 4e-15 absolute): relative error
+ * ~1e-13 for a 1 % daily range, ~1e-10 for a 0.01 % one; bars with H = L (or H = C, …) still give exact 0.
  */
-export function rangeVariances(
-  open: ArrayLike<number>,
-  high: ArrayLike<number>,
-  low: ArrayLike<number>,
-  close: ArrayLike<number>,
-  /** optional ln(close) already computed (returns.ts logPrices) */
-  logClose?: ArrayLike<number>,
-): RangeVariances {
+export function rangeVariances(open: ArrayLike<number>, high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): RangeVariances {
   const n = high.length;
   const pk = new Float64Array(n);
   const gk = new Float64Array(n);
   const rs = new Float64Array(n);
   const invFour = 1 / FOUR_LN2;
-  const lcs = logClose ?? close;
-  const haveLogs = logClose !== undefined;
   for (let t = 0; t < n; t++) {
     const lo = Math.log(open[t]);
     const lh = Math.log(high[t]);
     const ll = Math.log(low[t]);
-    const lc = haveLogs ? lcs[t] : Math.log(lcs[t]);
+    const lc = Math.log(close[t]);
     const hl = lh - ll;
     const co = lc - lo;
     const hl2 = hl * hl;
@@ -141,3 +132,21 @@ export function rollingAnnualisedVol(variance: ArrayLike<number>, periodsPerYear
   }
   return out;
 }
+
+export const RANGE_VOLATILITY = defineIndicator({
+  name: "range_volatility",
+  stage: "volatility",
+  columns: ["vol_parkinson", "vol_gk", "vol_rs", "vol_parkinson_20", "vol_gk_20", "vol_rs_20"],
+  lookback: 20,
+  compute: ({ open, high, low, close }, { periodsPerYear }) => {
+    const v = rangeVariances(open, high, low, close);
+    return {
+      vol_parkinson: v.parkinson,
+      vol_gk: v.garmanKlass,
+      vol_rs: v.rogersSatchell,
+      vol_parkinson_20: rollingAnnualisedVol(v.parkinson, periodsPerYear, 20),
+      vol_gk_20: rollingAnnualisedVol(v.garmanKlass, periodsPerYear, 20),
+      vol_rs_20: rollingAnnualisedVol(v.rogersSatchell, periodsPerYear, 20),
+    };
+  },
+});

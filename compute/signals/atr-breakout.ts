@@ -1,12 +1,12 @@
 /**
- * ATR / Donchian breakout signal generator (pure, stateful, long-only).
+ * ATR / Donchian breakout: the signal generator (pure, stateful, long-only) and the strategy type's
+ * declaration, whose table also keeps the breakout type and the channel levels at entry.
  *
  * Inputs: high, low, close and a precomputed ATR array (NaN warm-up; its period is the `atr` param,
  * applied upstream). Definitions at bar t:
  *   channelHigh[t] = max(high[t−channel .. t−1]), channelLow[t] = min(low[t−channel .. t−1])
  *                    (previous `channel` bars, bar t excluded; NaN for t < channel)
- *   TR[t]          = max(high[t] − low[t], |high[t] − close[t−1]|, |low[t] − close[t−1]|); TR[0] = NaN
- *                    (no previous close; same convention as compute/indicators/atr.ts)
+ *   TR[t]          = true range of compute/indicators/atr.ts (TR[0] = NaN: no previous close)
  *   channel_break  : close[t] > channelHigh[t]
  *   atr_expansion  : TR[t] > atr_mult · ATR[t−1]   (needs t ≥ 1 and ATR[t−1] defined; direction-agnostic)
  *   both           : channel_break AND atr_expansion
@@ -14,8 +14,13 @@
  * State machine: flat and entry condition → +1; long and exit condition → −1; otherwise 0. Only
  * actionable signals are emitted. NaN operands make a condition false.
  */
+import { z } from "zod";
+import { atr as averageTrueRange, trueRange } from "../indicators/atr.ts";
+import { int } from "./params.ts";
+import { defineStrategy } from "./strategy.ts";
 
-export type BreakoutType = "channel_break" | "atr_expansion" | "both";
+export const BREAKOUT_TYPES = ["channel_break", "atr_expansion", "both"] as const;
+export type BreakoutType = (typeof BREAKOUT_TYPES)[number];
 
 export interface AtrBreakoutSeries {
   high: ArrayLike<number>;
@@ -25,9 +30,9 @@ export interface AtrBreakoutSeries {
 }
 
 export interface AtrBreakoutOptions {
-  channel?: number;
-  breakout_type?: BreakoutType;
-  atr_mult?: number;
+  channel: number;
+  breakout_type: BreakoutType;
+  atr_mult: number;
 }
 
 export interface AtrBreakoutEvent {
@@ -52,17 +57,6 @@ export interface AtrBreakoutResult {
   state: Int8Array;
 }
 
-export function trueRange(high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
-  const n = close.length;
-  const tr = new Float64Array(n);
-  if (n > 0) tr[0] = Number.NaN;
-  for (let t = 1; t < n; t++) {
-    const pc = close[t - 1];
-    tr[t] = Math.max(high[t] - low[t], Math.abs(high[t] - pc), Math.abs(low[t] - pc));
-  }
-  return tr;
-}
-
 /** Donchian levels over the previous `channel` bars (bar t excluded). */
 export function donchianPrev(
   high: ArrayLike<number>,
@@ -85,11 +79,9 @@ export function donchianPrev(
   return { channelHigh, channelLow };
 }
 
-export function atrBreakoutSignals(series: AtrBreakoutSeries, opts: AtrBreakoutOptions = {}): AtrBreakoutResult {
+export function atrBreakoutSignals(series: AtrBreakoutSeries, opts: AtrBreakoutOptions): AtrBreakoutResult {
   const { high, low, close, atr } = series;
-  const channel = opts.channel ?? 20;
-  const type: BreakoutType = opts.breakout_type ?? "channel_break";
-  const mult = opts.atr_mult ?? 1.5;
+  const { channel, breakout_type: type, atr_mult: mult } = opts;
   const n = close.length;
   if (high.length !== n || low.length !== n || atr.length !== n) {
     throw new Error(`atrBreakout: high/low/close/atr lengths differ (${high.length}/${low.length}/${n}/${atr.length})`);
@@ -100,7 +92,7 @@ export function atrBreakoutSignals(series: AtrBreakoutSeries, opts: AtrBreakoutO
   if (!(mult > 0) || !Number.isFinite(mult)) {
     throw new Error(`atrBreakout: atr_mult must be > 0 (got ${String(mult)})`);
   }
-  if (type !== "channel_break" && type !== "atr_expansion" && type !== "both") {
+  if (!BREAKOUT_TYPES.includes(type)) {
     throw new Error(`atrBreakout: unknown breakout_type (got ${String(type)})`);
   }
   const { channelHigh, channelLow } = donchianPrev(high, low, channel);
@@ -144,3 +136,25 @@ export function atrBreakoutSignals(series: AtrBreakoutSeries, opts: AtrBreakoutO
     };
   }
 }
+
+export const ATR_BREAKOUT = defineStrategy({
+  type: "atr_breakout",
+  params: z.strictObject({
+    channel: int(1, 100_000).default(20),
+    atr: int(1, 100_000).default(14),
+    breakout_type: z.enum(BREAKOUT_TYPES, { error: `must be one of ${BREAKOUT_TYPES.join(", ")}` }).default("channel_break"),
+    atr_mult: z.number({ error: "must be a finite number > 0" }).gt(0, { error: "must be a finite number > 0" }).default(1.5),
+  }),
+  inputs: (p) => ({
+    high: { column: "high" },
+    low: { column: "low" },
+    close: { column: "close" },
+    atr: { column: `atr_${p.atr}`, derive: (f) => averageTrueRange(f.high, f.low, f.close, p.atr) },
+  }),
+  rule: (p, x) => atrBreakoutSignals(x, p),
+  tableColumns: {
+    breakout_type: { type: "text", at: (p) => p.breakout_type },
+    channel_high: { type: "float8", at: (_p, r, i) => r.channelHigh[i] },
+    channel_low: { type: "float8", at: (_p, r, i) => r.channelLow[i] },
+  },
+});

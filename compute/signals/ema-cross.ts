@@ -1,5 +1,5 @@
 /**
- * EMA crossover signal generator (pure).
+ * EMA crossover: the signal generator (pure) and the strategy type's declaration.
  *
  * Inputs are precomputed fast/slow EMA arrays with NaN warm-up. At bar t (t ≥ 1), with all four of
  * fast[t−1], slow[t−1], fast[t], slow[t] defined (not NaN):
@@ -9,6 +9,10 @@
  * event produces an action. The generator is stateless (a cross-down while flat is still emitted as −1;
  * the backtest ignores sells while flat).
  */
+import { z } from "zod";
+import { ema } from "../indicators/ema.ts";
+import { int } from "./params.ts";
+import { defineStrategy, type FeatureInput } from "./strategy.ts";
 
 export interface EmaCrossEvent {
   index: number;
@@ -77,3 +81,18 @@ export function emaCrossSignals(fastEma: ArrayLike<number>, slowEma: ArrayLike<n
   }
   return { actions, events };
 }
+
+const emaInput = (period: number): FeatureInput => ({ column: `ema_${period}`, derive: (f) => ema(f.close, period) });
+
+export const EMA_CROSSOVER = defineStrategy({
+  type: "ema_crossover",
+  aliases: ["ema_cross"],
+  params: z
+    .strictObject({ fast: int(2, 500), slow: int(3, 100_000) })
+    .superRefine((v, ctx) => {
+      if (!(v.slow > v.fast)) ctx.addIssue({ code: "custom", path: ["slow"], message: "must be greater than fast" });
+    }),
+  // close is hashed too: an EMA the store does not carry is derived from it.
+  inputs: (p) => ({ close: { column: "close" }, fast: emaInput(p.fast), slow: emaInput(p.slow) }),
+  rule: (_p, x) => ({ actions: emaCrossActions(x.fast, x.slow) }),
+});

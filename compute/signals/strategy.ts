@@ -1,76 +1,126 @@
-// One strategy run over the feature store (pure): the actions of a configured signal type, the feature
-// columns it read (in an explicit order, for the feature version hash) and the type's extra outputs.
-// Periods the store does not carry (e.g. EMA 13) are computed from closes with the store's conventions.
-import { atr } from "../indicators/atr.ts";
-import { ema } from "../indicators/ema.ts";
-import { rsi } from "../indicators/rsi.ts";
-import { atrBreakoutSignals } from "./atr-breakout.ts";
-import { emaCrossActions } from "./ema-cross.ts";
+// What declaring a strategy type means, and the run every type shares (pure): read the declared feature
+// columns from the store (or derive the ones it does not carry), apply the rule, hash exactly what the rule
+// was given. The list in catalog.ts is the only other place that names a type.
+import type { z } from "zod";
 import { featureVersionHash } from "./feature-hash.ts";
-import type { AtrBreakoutParams, EmaCrossParams, RsiRevertParams, SignalType } from "./params.ts";
+import { formatParamIssues } from "./params.ts";
 import { positionsFromActions, type Position } from "./positions.ts";
-import { rsiRevertSignals } from "./rsi-revert.ts";
 
 export type Features = { dates: string[] } & Record<string, Float64Array>;
 
-export interface StrategyRun {
-  actions: Int8Array;
-  /** Feature columns the strategy read, in hash order. */
-  columns: string[];
-  values: Record<string, Float64Array>;
-  /** ATR breakout only: channel levels per bar. */
-  channel?: { high: Float64Array; low: Float64Array; breakoutType: string };
+export interface FeatureInput {
+  /** Feature-store column; also its name in the feature version hash and in the position's snapshot. */
+  column: string;
+  /** Computes the column from the bars, with the store's conventions, for periods the store does not carry (e.g. EMA 13). */
+  derive?: (f: Features) => Float64Array;
 }
 
-const column = (f: Features, name: string, make: () => Float64Array) => f[name] ?? make();
+/** A column of the type's signals table beyond the position lifecycle, taken at the bar of the entry signal. */
+export interface TableColumn<P, O> {
+  type: "float8" | "text";
+  at: (params: P, out: O, i: number) => number | string;
+}
 
-export function runStrategy(type: SignalType, params: EmaCrossParams | RsiRevertParams | AtrBreakoutParams, f: Features): StrategyRun {
-  const close = f.close!;
-  switch (type) {
-    case "ema_crossover": {
-      const { fast, slow } = params as EmaCrossParams;
-      const [fc, sc] = [`ema_${fast}`, `ema_${slow}`];
-      const values = { close, [fc]: column(f, fc, () => ema(close, fast)), [sc]: column(f, sc, () => ema(close, slow)) };
-      return { actions: emaCrossActions(values[fc]!, values[sc]!), columns: ["close", fc, sc], values };
-    }
-    case "rsi_mean_revert": {
-      const p = params as RsiRevertParams;
-      const rc = `rsi_${p.period}`;
-      const values = { close, [rc]: column(f, rc, () => rsi(close, p.period)) };
-      return { actions: rsiRevertSignals(values[rc]!, { lower: p.lower, upper: p.upper }).actions, columns: ["close", rc], values };
-    }
-    case "atr_breakout": {
-      const p = params as AtrBreakoutParams;
-      const ac = `atr_${p.atr}`;
-      const values = { high: f.high!, low: f.low!, close, [ac]: column(f, ac, () => atr(f.high!, f.low!, close, p.atr)) };
-      const r = atrBreakoutSignals({ high: f.high!, low: f.low!, close, atr: values[ac]! }, { channel: p.channel, breakout_type: p.breakout_type, atr_mult: p.atr_mult });
-      return { actions: r.actions, columns: ["high", "low", "close", ac], values, channel: { high: r.channelHigh, low: r.channelLow, breakoutType: p.breakout_type } };
-    }
-  }
+export interface StrategyDeclaration<T extends string, P extends object, R extends string, O extends { actions: Int8Array }> {
+  /** dim_signals.signal_type; the positions go to signals_<type>. */
+  type: T;
+  /** Other names strategyOf accepts for the type (dim_signals stores the type itself). */
+  aliases?: readonly string[];
+  /** Strict: unknown keys are rejected, so typos fail; defaults live here and nowhere else. */
+  params: z.ZodType<P>;
+  /**
+   * The feature columns one configuration reads, by role, in the order of the feature version hash (the
+   * contract that detects changed features): the rule sees these and nothing else.
+   */
+  inputs: (params: P) => Record<R, FeatureInput>;
+  /** The signal rule: per-bar actions (+1 enter long, −1 exit, 0 nothing) and what its table columns read. */
+  rule: (params: P, x: Record<R, Float64Array>) => O;
+  tableColumns?: Record<string, TableColumn<P, O>>;
+}
+
+export interface StrategyRun {
+  actions: Int8Array;
+  /** Feature columns the rule read, in hash order. */
+  columns: readonly string[];
+  values: Record<string, Float64Array>;
+  /** The type's own table columns for a position whose entry signal is on bar i. */
+  tableValues: (i: number) => Record<string, number | string | null>;
+}
+
+/** One validated configuration (a dim_signals row) of a strategy type. */
+export interface ConfiguredStrategy<T extends string = string> {
+  type: T;
+  /** Parsed params, defaults applied: what a backtest hashes and stores. */
+  params: object;
+  /** Feature columns it reads, in hash order. */
+  columns: readonly string[];
+  run: (f: Features) => StrategyRun;
+}
+
+export interface Strategy<T extends string = string> {
+  type: T;
+  aliases: readonly string[];
+  /** Columns of signals_<type> after the position columns, with their SQL types. */
+  tableColumns: ReadonlyArray<readonly [name: string, type: "float8" | "text"]>;
+  /** Validates raw params; throws one "params.<path>: <message> (got <value>)" line per bad field. */
+  configure: (params: unknown) => ConfiguredStrategy<T>;
+}
+
+const finite = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : x);
+const cell = (v: number | string) => (typeof v === "number" ? finite(v) : v);
+
+function read(f: Features, input: FeatureInput, type: string): Float64Array {
+  const stored = f[input.column];
+  if (stored !== undefined) return stored;
+  if (input.derive) return input.derive(f);
+  throw new Error(`${type}: feature column ${input.column} is not in the feature store and the strategy does not derive it`);
+}
+
+export function defineStrategy<const T extends string, P extends object, R extends string, O extends { actions: Int8Array }>(
+  d: StrategyDeclaration<T, P, R, O>,
+): Strategy<T> {
+  const own = Object.entries(d.tableColumns ?? {});
+  return Object.freeze({
+    type: d.type,
+    aliases: Object.freeze([...(d.aliases ?? [])]),
+    tableColumns: Object.freeze(own.map(([name, c]) => Object.freeze([name, c.type] as const))),
+    configure(raw: unknown): ConfiguredStrategy<T> {
+      const parsed = d.params.safeParse(raw);
+      if (!parsed.success) throw new Error(formatParamIssues(parsed.error, raw));
+      const p = parsed.data;
+      const inputs = Object.entries(d.inputs(p)) as Array<[R, FeatureInput]>;
+      const columns = Object.freeze(inputs.map(([, input]) => input.column));
+      const run = (f: Features): StrategyRun => {
+        const values: Record<string, Float64Array> = {};
+        const x = {} as Record<R, Float64Array>;
+        for (const [role, input] of inputs) x[role] = values[input.column] ??= read(f, input, d.type);
+        const out = d.rule(p, x);
+        return { actions: out.actions, columns, values, tableValues: (i) => Object.fromEntries(own.map(([name, c]) => [name, cell(c.at(p, out, i))])) };
+      };
+      return Object.freeze({ type: d.type, params: p, columns, run });
+    },
+  });
 }
 
 export interface PositionRow extends Position {
   featureVersionHash: string;
   snapshot: Record<string, number | null>;
-  channelHigh?: number | null;
-  channelLow?: number | null;
+  tableValues: Record<string, number | string | null>;
 }
-
-const finite = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? null : x);
 
 /**
  * Positions with what they were decided on: the hash of the feature columns up to the entry signal (stable
  * when later bars arrive, different when an earlier bar is revised) and the feature values at entry.
  */
 export function positionRows(run: StrategyRun, f: Features): PositionRow[] {
-  return positionsFromActions(run.actions, f.dates, f.open!).map((p) => {
+  return positionsFromActions(run.actions, f.dates, f.open).map((p) => {
     const i = p.entrySignalIndex;
-    const upTo = Object.fromEntries(run.columns.map((c) => [c, run.values[c]!.subarray(0, i + 1)]));
+    const upTo = Object.fromEntries(run.columns.map((c) => [c, run.values[c].subarray(0, i + 1)]));
     return {
       ...p,
       featureVersionHash: featureVersionHash(run.columns, upTo),
-      snapshot: Object.fromEntries(run.columns.map((c) => [c, finite(run.values[c]![i])])),
-      ...(run.channel ? { channelHigh: finite(run.channel.high[i]), channelLow: finite(run.channel.low[i]) } : {}),
+      snapshot: Object.fromEntries(run.columns.map((c) => [c, finite(run.values[c][i])])),
+      tableValues: run.tableValues(i),
     };
   });
 }

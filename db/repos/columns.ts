@@ -1,7 +1,7 @@
 // Columnar upserts: one `INSERT … SELECT FROM unnest($n::type[]…) ON CONFLICT … DO UPDATE … WHERE IS DISTINCT
 // FROM` per table, so a write is one round trip, a retried job rewrites nothing, and the row count is the
-// number of rows that actually changed. Table and column names come only from the frozen TableSpecs in
-// db/repos/feature-tables.ts — never from input — and are quoted anyway.
+// number of rows that actually changed. Table and column names come only from frozen TableSpecs built from
+// code declarations (feature-tables.ts, signals.ts) — never from input — and are quoted anyway.
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 

@@ -2,35 +2,28 @@
 // written a day yields NULLs for its columns, never a missing row.
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
-import { EMA_COLUMNS, RETURN_COLUMNS, TA_COLUMNS, VOL_COLUMNS } from "./feature-tables.ts";
+import { EMA_PERIODS } from "../../compute/indicators/ema.ts";
+import { FEATURE_COLUMNS } from "../../compute/indicators/catalog.ts";
+import { PRICE_COLUMNS, STAGE_TABLES } from "./feature-tables.ts";
 
 export type FeatureInputs = { dates: string[] } & Record<string, Float64Array>;
 
-export const FEATURE_INPUT_COLUMNS = Object.freeze(["open", "high", "low", "close", "volume", ...EMA_COLUMNS, ...RETURN_COLUMNS, ...VOL_COLUMNS, ...TA_COLUMNS]);
+export const FEATURE_INPUT_COLUMNS = Object.freeze([...PRICE_COLUMNS, ...FEATURE_COLUMNS]);
 
-// Column names come from the frozen constants only (quoted anyway), never from input.
-const qualified = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}.${escapeIdentifier(c)}`).join(", ");
-const SELECT_LIST = [qualified("e", EMA_COLUMNS), qualified("r", RETURN_COLUMNS), qualified("v", VOL_COLUMNS), qualified("t", TA_COLUMNS)].join(",\n       ");
+// Names come from the frozen declarations only (quoted anyway), never from input.
+const q = escapeIdentifier;
+const EMA_PIVOT = EMA_PERIODS.map((p) => `max(ema) FILTER (WHERE period = ${p}) AS ${q(`ema_${p}`)}`).join(", ");
+const wide = Object.values(STAGE_TABLES);
+const SQL = `SELECT to_char(p.ts, 'YYYY-MM-DD') AS ts, ${PRICE_COLUMNS.map((c) => `p.${q(c)}`).join(", ")},
+       ${[EMA_PERIODS.map((p) => `e.${q(`ema_${p}`)}`).join(", "), ...wide.map((t) => t.values.map(([c]) => `${q(t.table)}.${q(c)}`).join(", "))].join(",\n       ")}
+     FROM prices_daily p
+     LEFT JOIN (SELECT ts AS e_ts, ${EMA_PIVOT} FROM ema_daily WHERE asset_id = $1 AND ts <= $2 GROUP BY ts) e ON e.e_ts = p.ts
+     ${wide.map((t) => `LEFT JOIN ${q(t.table)} ON ${q(t.table)}.asset_id = p.asset_id AND ${q(t.table)}.ts = p.ts`).join("\n     ")}
+     WHERE p.asset_id = $1 AND p.ts <= $2
+     ORDER BY p.ts`;
 
 export async function loadFeatureInputs(db: Pool | PoolClient, assetId: number, asOf: string): Promise<FeatureInputs> {
-  const { rows } = await db.query(
-    `SELECT to_char(p.ts, 'YYYY-MM-DD') AS ts, p.open, p.high, p.low, p.close, p.volume,
-       ${SELECT_LIST}
-     FROM prices_daily p
-     LEFT JOIN (
-       SELECT ts AS e_ts,
-              max(ema) FILTER (WHERE period = 5) AS ema_5, max(ema) FILTER (WHERE period = 9) AS ema_9,
-              max(ema) FILTER (WHERE period = 10) AS ema_10, max(ema) FILTER (WHERE period = 21) AS ema_21,
-              max(ema) FILTER (WHERE period = 50) AS ema_50, max(ema) FILTER (WHERE period = 100) AS ema_100,
-              max(ema) FILTER (WHERE period = 200) AS ema_200
-       FROM ema_daily WHERE asset_id = $1 AND ts <= $2 GROUP BY ts) e ON e.e_ts = p.ts
-     LEFT JOIN returns_daily r ON r.asset_id = p.asset_id AND r.ts = p.ts
-     LEFT JOIN vol_daily v ON v.asset_id = p.asset_id AND v.ts = p.ts
-     LEFT JOIN ta_daily t ON t.asset_id = p.asset_id AND t.ts = p.ts
-     WHERE p.asset_id = $1 AND p.ts <= $2
-     ORDER BY p.ts`,
-    [assetId, asOf],
-  );
+  const { rows } = await db.query(SQL, [assetId, asOf]);
   const n = rows.length;
   const out: FeatureInputs = { dates: rows.map((r) => r.ts as string) } as FeatureInputs;
   for (const c of FEATURE_INPUT_COLUMNS) {

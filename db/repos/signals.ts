@@ -1,13 +1,16 @@
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 import { upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
-import { EMA_COLUMNS } from "./feature-tables.ts";
+import { DAILY_FEATURES } from "./feature-tables.ts";
+import { STRATEGIES, type SignalType } from "../../compute/signals/catalog.ts";
+import type { Features, PositionRow, Strategy } from "../../compute/signals/strategy.ts";
 
 type Db = Pool | PoolClient;
 
 export interface SignalConfig {
   signal_id: number;
-  signal_type: "ema_crossover" | "rsi_mean_revert" | "atr_breakout";
+  /** A dim_signal_types row; the code looks the strategy up by it (compute/signals/catalog.ts). */
+  signal_type: string;
   signal_name: string;
   params: Record<string, unknown>;
   is_active: boolean;
@@ -33,19 +36,21 @@ export async function insertSignal(db: Db, type: string, name: string, params: u
   return rows[0]!;
 }
 
-export type SignalFeatures = { dates: string[] } & Record<string, Float64Array>;
+/** The feature store's numeric columns: what a strategy input reads instead of deriving. */
+export const STORE_COLUMNS: ReadonlySet<string> = new Set(DAILY_FEATURES.values.filter(([, t]) => t === "float8").map(([n]) => n));
 
-export const SIGNAL_FEATURE_COLUMNS = Object.freeze(["open", "high", "low", "close", ...EMA_COLUMNS, "rsi_14", "atr_14"]);
-const SELECT_LIST = SIGNAL_FEATURE_COLUMNS.map((c) => escapeIdentifier(c)).join(", ");
-
-/** The daily feature store's columns the strategies read, oldest first. */
-export async function loadSignalFeatures(db: Db, assetId: number, asOf: string): Promise<SignalFeatures> {
+/**
+ * The feature-store columns among `columns` (the others are the strategy's to derive) plus open and close,
+ * which every run needs for fills and marks; oldest first.
+ */
+export async function loadSignalFeatures(db: Db, assetId: number, asOf: string, columns: readonly string[]): Promise<Features> {
+  const wanted = [...new Set(["open", "close", ...columns])].filter((c) => STORE_COLUMNS.has(c));
   const { rows } = await db.query(
-    `SELECT to_char(ts, 'YYYY-MM-DD') AS ts, ${SELECT_LIST} FROM daily_features WHERE asset_id = $1 AND ts <= $2 ORDER BY ts`,
+    `SELECT to_char(ts, 'YYYY-MM-DD') AS ts, ${wanted.map((c) => escapeIdentifier(c)).join(", ")} FROM daily_features WHERE asset_id = $1 AND ts <= $2 ORDER BY ts`,
     [assetId, asOf],
   );
-  const out = { dates: rows.map((r) => r.ts as string) } as SignalFeatures;
-  for (const c of SIGNAL_FEATURE_COLUMNS) out[c] = Float64Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c])));
+  const out = { dates: rows.map((r) => r.ts as string) } as Features;
+  for (const c of wanted) out[c] = Float64Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c])));
   return out;
 }
 
@@ -55,17 +60,27 @@ const POSITION_VALUES = [
   ["feature_version_hash", "text"], ["feature_snapshot", "jsonb"],
 ] as const;
 
-export const SIGNAL_TABLES: Record<SignalConfig["signal_type"], TableSpec> = Object.freeze({
-  ema_crossover: Object.freeze({ table: "signals_ema_crossover", keys: POSITION_KEYS, values: POSITION_VALUES }),
-  rsi_mean_revert: Object.freeze({ table: "signals_rsi_mean_revert", keys: POSITION_KEYS, values: POSITION_VALUES }),
-  atr_breakout: Object.freeze({
-    table: "signals_atr_breakout",
-    keys: POSITION_KEYS,
-    values: [...POSITION_VALUES, ["breakout_type", "text"], ["channel_high", "float8"], ["channel_low", "float8"]] as const,
-  }),
-});
+const signalTable = (s: Strategy): TableSpec =>
+  Object.freeze({ table: `signals_${s.type}`, keys: POSITION_KEYS, values: Object.freeze([...POSITION_VALUES, ...s.tableColumns]) });
 
-/** Upserts position rows; unchanged positions are not rewritten. */
-export function upsertPositions(db: Db, type: SignalConfig["signal_type"], data: ColumnData, rows: number): Promise<number> {
-  return upsertColumns(db, SIGNAL_TABLES[type], data, rows);
+/** signals_<type> for every declared strategy type: the position lifecycle, then the type's own columns. */
+export const SIGNAL_TABLES = Object.freeze(Object.fromEntries(STRATEGIES.map((s) => [s.type, signalTable(s)])) as Record<SignalType, TableSpec>);
+
+/** Upserts one configuration's positions on one asset; unchanged positions are not rewritten. */
+export function upsertPositions(db: Db, type: SignalType, assetId: number, signalId: number, rows: readonly PositionRow[]): Promise<number> {
+  const spec = SIGNAL_TABLES[type];
+  const data: ColumnData = {
+    asset_id: rows.map(() => assetId),
+    signal_id: rows.map(() => signalId),
+    entry_ts: rows.map((r) => r.entryDate),
+    direction: rows.map((r) => r.direction),
+    signal_state: rows.map((r) => r.status),
+    entry_price: rows.map((r) => r.entryPrice),
+    exit_ts: rows.map((r) => r.exitDate),
+    exit_price: rows.map((r) => r.exitPrice),
+    feature_version_hash: rows.map((r) => r.featureVersionHash),
+    feature_snapshot: rows.map((r) => JSON.stringify(r.snapshot)),
+  };
+  for (const [name] of spec.values.slice(POSITION_VALUES.length)) data[name] = rows.map((r) => r.tableValues[name] ?? null);
+  return upsertColumns(db, spec, data, rows.length);
 }

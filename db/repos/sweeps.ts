@@ -1,15 +1,10 @@
+import type { SweepRow } from "../../compute/backtest/sweep.ts";
 import type { Pool, PoolClient } from "../pool.ts";
 
 type Db = Pool | PoolClient;
 
-export interface SweepResultRow {
-  fast: number;
-  slow: number;
-  sharpe: number;
-  total_return: number;
-  max_drawdown: number;
-  trades: number;
-}
+/** A sweep's grid point as compute/backtest/sweep.ts produces it. */
+export type SweepResultRow = SweepRow;
 
 export async function saveSweepResults(db: Db, sweepId: string, rows: SweepResultRow[]): Promise<number> {
   const { rowCount } = await db.query(

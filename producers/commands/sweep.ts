@@ -3,7 +3,7 @@ import { symbol } from "../../queues/kind.ts";
 import type { BacktestResult } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
-import { emaGridSize, parseRange, type IntRange } from "../../queues/flows/sweep-grid.ts";
+import { emaGridSize, parseRange, type IntRange } from "../../compute/backtest/sweep-grid.ts";
 import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, type Command } from "./command.ts";
 

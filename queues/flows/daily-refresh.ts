@@ -16,6 +16,7 @@ import type { FlowJob, JobsOptions } from "bullmq";
 import type { Context } from "@opentelemetry/api";
 import { flowNode } from "../enqueue.ts";
 import type { Fleet } from "../fleet.ts";
+import { rerunSuffix, type PayloadOf } from "../kind.ts";
 import { backtestKind, flowKind, signalKind, stageKind } from "../registry.ts";
 import type { StageName } from "../kinds/stage.ts";
 
@@ -28,6 +29,9 @@ export const EDGE = Object.freeze({
 
 export const INDICATOR_STAGES = ["returns", "volatility", "ta"] as const satisfies readonly StageName[];
 
+/** The kinds a run's jobs belong to (workflow state follows them). */
+export const RUN_KINDS = Object.freeze([flowKind, stageKind, signalKind, backtestKind]);
+
 export interface RunKey {
   asOf: string;
   rerun?: number;
@@ -37,74 +41,77 @@ export interface RunKey {
   parent?: Context;
 }
 
-/** Job ids below the root are per (asset, day, rerun): the same work never runs twice under two runs. */
-const suffix = (k: Pick<RunKey, "rerun">) => (k.rerun ? `.r${k.rerun}` : "");
+type RunIds = Omit<RunKey, "parent">;
 
 export function runKey(asOf: string, assets: readonly string[], rerun?: number): RunKey {
   const set = createHash("sha256").update([...new Set(assets)].sort().join(",")).digest("hex").slice(0, 8);
-  return { asOf, ...(rerun ? { rerun } : {}), runId: `${asOf}${suffix({ rerun })}-${set}` };
+  return { asOf, ...(rerun ? { rerun } : {}), runId: `${asOf}${rerunSuffix(rerun)}-${set}` };
 }
 
-const stage = (fleet: Fleet, s: StageName, asset: string, k: RunKey, children?: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, stageKind, { stage: s, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.required, k.parent),
+// Payloads of the run's nodes, built in one place: the tree adds them, and the id lookups below pass the same
+// payloads to their kind's jobId, so no id is formatted by hand. Ids below the root are per (asset, day,
+// rerun): the same work never runs twice under two runs.
+const common = (k: RunIds) => ({ asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) });
+const stagePayload = (s: StageName, asset: string, k: RunIds): PayloadOf<typeof stageKind> => ({ stage: s, asset, ...common(k) });
+const gatePayload = (gate: "indicators" | "strategies", asset: string, k: RunIds): PayloadOf<typeof flowKind> => ({ node: "gate", gate, asset, step: "start", ...common(k) });
+const assetPayload = (asset: string, k: RunIds): PayloadOf<typeof flowKind> => ({ node: "asset", asset, ...common(k) });
+const signalPayload = (signalId: number, asset: string, k: RunIds): PayloadOf<typeof signalKind> => ({ signalId, asset, ...common(k) });
+const backtestPayload = (signalId: number, asset: string, k: RunIds): PayloadOf<typeof backtestKind> => ({ mode: "signal", signalId, asset, ...common(k) });
+
+type Prefixed = Pick<Fleet, "prefix">;
+
+const stage = (fleet: Prefixed, s: StageName, asset: string, k: RunKey, children?: FlowJob[]): FlowJob => ({
+  ...flowNode(fleet, stageKind, stagePayload(s, asset, k), EDGE.required, k.parent),
   ...(children ? { children } : {}),
 });
 
-const gate = (fleet: Fleet, g: "indicators" | "strategies", asset: string, k: RunKey, opts: JobsOptions, children: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, flowKind, { node: "gate", gate: g, asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, opts, k.parent),
+const gate = (fleet: Prefixed, g: "indicators" | "strategies", asset: string, k: RunKey, opts: JobsOptions, children: FlowJob[]): FlowJob => ({
+  ...flowNode(fleet, flowKind, gatePayload(g, asset, k), opts, k.parent),
   children,
 });
 
 /** The static part of one asset's tree; gates add the rest when they run. */
-export function assetTree(fleet: Fleet, asset: string, k: RunKey): FlowJob {
+export function assetTree(fleet: Prefixed, asset: string, k: RunKey): FlowJob {
   const ema = stage(fleet, "ema", asset, k);
   const indicators = gate(fleet, "indicators", asset, k, EDGE.required, [ema]);
   const features = stage(fleet, "features", asset, k, [indicators]);
   const quality = stage(fleet, "quality", asset, k, [features]);
   const strategies = gate(fleet, "strategies", asset, k, EDGE.tolerated, [quality]);
-  return {
-    ...flowNode(fleet, flowKind, { node: "asset", asset, asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) }, EDGE.tolerated, k.parent),
-    children: [strategies],
-  };
+  return { ...flowNode(fleet, flowKind, assetPayload(asset, k), EDGE.tolerated, k.parent), children: [strategies] };
 }
 
-export function runTree(fleet: Fleet, assets: string[], k: RunKey): FlowJob {
+export function runTree(fleet: Prefixed, assets: string[], k: RunKey): FlowJob {
   const unique = [...new Set(assets)];
   return {
-    ...flowNode(fleet, flowKind, { node: "run", runId: k.runId, asOf: k.asOf, assets: unique }, {}, k.parent),
+    ...flowNode(fleet, flowKind, { node: "run", assets: unique, ...common(k) }, {}, k.parent),
     children: unique.map((a) => assetTree(fleet, a, k)),
   };
 }
 
 /** Dependants the indicators gate adds under itself. */
-export function indicatorChildren(fleet: Fleet, asset: string, k: RunKey): FlowJob[] {
+export function indicatorChildren(fleet: Prefixed, asset: string, k: RunKey): FlowJob[] {
   return INDICATOR_STAGES.map((s) => stage(fleet, s, asset, k));
 }
 
 /** One signal → backtest chain per active strategy configuration, added by the strategies gate. */
-export function strategyChildren(fleet: Fleet, asset: string, k: RunKey, signalIds: number[]): FlowJob[] {
-  const rerun = k.rerun ? { rerun: k.rerun } : {};
+export function strategyChildren(fleet: Prefixed, asset: string, k: RunKey, signalIds: number[]): FlowJob[] {
   return signalIds.map((signalId) => ({
-    ...flowNode(fleet, backtestKind, { mode: "signal", signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.tolerated, k.parent),
-    children: [flowNode(fleet, signalKind, { signalId, asset, asOf: k.asOf, runId: k.runId, ...rerun }, EDGE.required, k.parent)],
+    ...flowNode(fleet, backtestKind, backtestPayload(signalId, asset, k), EDGE.tolerated, k.parent),
+    children: [flowNode(fleet, signalKind, signalPayload(signalId, asset, k), EDGE.required, k.parent)],
   }));
 }
 
 /** Deterministic ids of one asset's jobs in dependency order (the summary walks them to find a failure). */
-export function assetJobIds(asset: string, k: Pick<RunKey, "asOf" | "rerun">) {
-  const r = suffix(k);
-  const s = (name: StageName) => ({ queue: stageKind.name, id: `stage.${name}.${asset}.${k.asOf}${r}`, step: name });
-  return [
-    s("ema"),
-    ...INDICATOR_STAGES.map(s),
-    { queue: flowKind.name, id: `gate.indicators.${asset}.${k.asOf}${r}`, step: "indicators" },
-    s("features"),
-    s("quality"),
-    { queue: flowKind.name, id: `gate.strategies.${asset}.${k.asOf}${r}`, step: "strategies" },
-  ];
+export function assetJobIds(asset: string, k: RunIds) {
+  const s = (name: StageName) => ({ queue: stageKind.name, id: stageKind.jobId(stagePayload(name, asset, k))!, step: name });
+  const g = (name: "indicators" | "strategies") => ({ queue: flowKind.name, id: flowKind.jobId(gatePayload(name, asset, k))!, step: name });
+  return [s("ema"), ...INDICATOR_STAGES.map(s), g("indicators"), s("features"), s("quality"), g("strategies")];
 }
 
-export const assetNodeId = (asset: string, k: Pick<RunKey, "asOf" | "rerun">) => `asset.${asset}.${k.asOf}${suffix(k)}`;
+export const assetNodeId = (asset: string, k: RunIds) => flowKind.jobId(assetPayload(asset, k))!;
+
+/** Job id of the backtest that ends strategy `signalId`'s chain (the strategies gate reads its outcome). */
+export const strategyJobId = (signalId: number, asset: string, k: RunIds) => backtestKind.jobId(backtestPayload(signalId, asset, k))!;
 
 export class RunConflictError extends Error {
   override name = "RunConflictError";

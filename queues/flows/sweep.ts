@@ -8,7 +8,7 @@ import { flowNode } from "../enqueue.ts";
 import type { Fleet } from "../fleet.ts";
 import { backtestKind } from "../registry.ts";
 import { EDGE } from "./daily-refresh.ts";
-import { emaGridPairs, type IntRange } from "./sweep-grid.ts";
+import { emaGridPairs, type IntRange } from "../../compute/backtest/sweep-grid.ts";
 
 export interface SweepSpec {
   asset: string;
@@ -26,7 +26,7 @@ export function sweepIdOf(s: SweepSpec): string {
   return `${s.asset}-${s.strategy}-${h}`;
 }
 
-export function sweepTree(fleet: Fleet, s: SweepSpec, parent?: Context): { tree: FlowJob; sweepId: string; combos: number; chunks: number } {
+export function sweepTree(fleet: Pick<Fleet, "prefix">, s: SweepSpec, parent?: Context): { tree: FlowJob; sweepId: string; combos: number; chunks: number } {
   const pairs = emaGridPairs(s.fast, s.slow);
   const sweepId = sweepIdOf(s);
   const children: FlowJob[] = [];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, rerunSuffix, runAttribute, runId, symbol, type SpanAttributes } from "../kind.ts";
 
 export interface BacktestResult {
   mode: "signal" | "sweep-chunk" | "sweep-rank";
@@ -50,7 +50,7 @@ export const backtestKind = defineKind<"backtest", typeof schema, BacktestResult
   jobId: (p) => {
     switch (p.mode) {
       case "signal":
-        return `backtest.${p.signalId}.${p.asset}.${p.asOf}${p.rerun ? `.r${p.rerun}` : ""}`;
+        return `backtest.${p.signalId}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`;
       case "sweep-chunk":
         return `sweep.${p.sweepId}.chunk${p.chunk}`;
       case "sweep-rank":
@@ -59,4 +59,8 @@ export const backtestKind = defineKind<"backtest", typeof schema, BacktestResult
   },
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 10 * 60_000,
+  spanAttributes: (p): SpanAttributes =>
+    p.mode === "signal"
+      ? { asset: p.asset, "backtest.mode": p.mode, "signal.id": p.signalId, ...runAttribute(p) }
+      : { asset: p.asset, "backtest.mode": p.mode, strategy: p.strategy, "sweep.id": p.sweepId },
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, rerunSuffix, runId, symbol } from "../kind.ts";
 
 // Orchestration nodes of the daily-refresh flow: the run root, one summary per asset, and fan-out gates
 // that add their dependants when they run (a BullMQ flow is a tree; gates turn it into the DAG).
@@ -22,18 +22,23 @@ export interface RunSummary {
   assets: AssetSummary[];
 }
 
+const rerun = z.number().int().min(1).optional();
+
 const schema = z.discriminatedUnion("node", [
-  z.strictObject({ node: z.literal("run"), runId, asOf: isoDate, assets: z.array(symbol).min(1).max(500) }),
-  z.strictObject({ node: z.literal("asset"), runId, asOf: isoDate, asset: symbol, rerun: z.number().int().min(1).optional() }),
+  // The run root carries its rerun number too: its children's job ids depend on it.
+  z.strictObject({ node: z.literal("run"), runId, asOf: isoDate, assets: z.array(symbol).min(1).max(500), rerun }),
+  z.strictObject({ node: z.literal("asset"), runId, asOf: isoDate, asset: symbol, rerun }),
   z.strictObject({
     node: z.literal("gate"),
     gate: z.enum(["indicators", "strategies"]),
     runId,
     asOf: isoDate,
     asset: symbol,
-    rerun: z.number().int().min(1).optional(),
+    rerun,
     /** Set by the gate itself once its dependants are added. */
     step: z.enum(["start", "waiting"]).default("start"),
+    /** Set by the strategies gate with its step: the strategies (signal ids) it added, so it reads their outcomes by job id. */
+    signalIds: z.array(z.number().int().positive()).max(1_000).optional(),
   }),
 ]);
 
@@ -42,17 +47,17 @@ export const flowKind = defineKind<"flow", typeof schema, RunSummary | AssetSumm
   schema,
   jobName: (p) => (p.node === "gate" ? `gate-${p.gate}` : p.node),
   jobId: (p) => {
-    const r = "rerun" in p && p.rerun ? `.r${p.rerun}` : "";
     switch (p.node) {
       case "run":
         return `run.${p.runId}`;
       case "asset":
-        return `asset.${p.asset}.${p.asOf}${r}`;
+        return `asset.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`;
       case "gate":
-        return `gate.${p.gate}.${p.asset}.${p.asOf}${r}`;
+        return `gate.${p.gate}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`;
     }
   },
   // Orchestration only reads Redis; a failure here is a bug or an outage, not worth many attempts.
   jobOptions: { ...BASE_JOB_OPTIONS, attempts: 2 },
   timeoutMs: 60_000,
+  spanAttributes: (p) => ({ "flow.node": p.node, "run.id": p.runId, ...("asset" in p ? { asset: p.asset } : {}), ...(p.node === "gate" ? { "flow.gate": p.gate } : {}) }),
 });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, type SpanAttributes } from "../kind.ts";
 
 // LLM work: a task (one prompt, routed across providers by cost tier, optionally followed by a chain of
 // tasks that receive its handoff) or a batch (a flow whose root adds the tasks in waves and fans their
@@ -85,6 +85,10 @@ export const llmKind = defineKind<"llm", typeof schema, LlmResult | LlmBatchResu
   // Provider-level retries with backoff live in the LLM layer; the job retries only what that layer gives up on.
   jobOptions: { ...BASE_JOB_OPTIONS, attempts: 5, backoff: { type: "exponential", delay: 1_000, jitter: 0.5 } },
   timeoutMs: 5 * 60_000,
+  spanAttributes: (p): SpanAttributes =>
+    p.node === "batch"
+      ? { "llm.node": p.node, "llm.batch_id": p.batchId, "llm.tasks": p.tasks.length }
+      : { "llm.node": p.node, "llm.task_id": p.taskId, ...(p.provider ? { provider: p.provider } : {}), ...(p.chainId ? { "llm.chain_id": p.chainId } : {}) },
 });
 
 // Task ids look like {provider}_{yyyymmdd}_{uuid8}: the hinted provider (or "auto"), the UTC day, and 8 hex

@@ -32,4 +32,5 @@ export const maintenanceKind = defineKind<"maintenance", typeof schema, Maintena
   jobId: (p) => (p.task === "smoke" ? `smoke.${p.id}` : undefined),
   jobOptions: { ...BASE_JOB_OPTIONS, removeOnComplete: { age: 24 * 3600, count: 500 } },
   timeoutMs: 5 * 60_000,
+  // No spanAttributes: the job name already says which task; no extra object per (frequent) job.
 });

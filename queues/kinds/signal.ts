@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, rerunSuffix, runAttribute, runId, symbol } from "../kind.ts";
 
 export interface SignalResult {
   signalId: number;
@@ -22,7 +22,8 @@ export const signalKind = defineKind<"signal", typeof schema, SignalResult>({
   name: "signal",
   schema,
   jobName: () => "signal",
-  jobId: (p) => `signal.${p.signalId}.${p.asset}.${p.asOf}${p.rerun ? `.r${p.rerun}` : ""}`,
+  jobId: (p) => `signal.${p.signalId}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`,
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 5 * 60_000,
+  spanAttributes: (p) => ({ asset: p.asset, "signal.id": p.signalId, ...runAttribute(p) }),
 });

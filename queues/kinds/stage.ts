@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, rerunSuffix, runAttribute, runId, symbol } from "../kind.ts";
 
 /** Feature-pipeline stages in dependency order (see queues/flows/daily-refresh.ts for the DAG). */
 export const STAGES = ["ema", "returns", "volatility", "ta", "features", "quality"] as const;
@@ -28,7 +28,8 @@ export const stageKind = defineKind<"stage", typeof schema, StageResult>({
   name: "stage",
   schema,
   jobName: (p) => p.stage,
-  jobId: (p) => `stage.${p.stage}.${p.asset}.${p.asOf}${p.rerun ? `.r${p.rerun}` : ""}`,
+  jobId: (p) => `stage.${p.stage}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`,
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 10 * 60_000,
+  spanAttributes: (p) => ({ asset: p.asset, stage: p.stage, as_of: p.asOf, ...runAttribute(p) }),
 });

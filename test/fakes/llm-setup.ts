@@ -58,10 +58,12 @@ export const roomyBudgets = (): Map<string, Budget> =>
 export async function llmWorker(
   tf: TestFleet,
   db: TestDatabase,
-  o: { providers: readonly ProviderAdapter[]; budgets?: Map<string, Budget>; retry?: RetryPolicy; hooks?: JobHooks; concurrency?: number },
+  o: { providers: readonly ProviderAdapter[]; budgets?: Map<string, Budget>; retry?: RetryPolicy; hooks?: JobHooks; concurrency?: number; timeoutMs?: number },
 ): Promise<{ deps: LlmDeps; worker: FleetWorker<typeof llmKind> }> {
   const deps = llmDeps({ pool: db.pool, fleet: tf.fleet, log: tf.log.log }, { providers: o.providers, budgets: o.budgets ?? roomyBudgets(), retry: o.retry ?? FAST_RETRY });
-  const worker = await tf.worker(llmKind, llmProcessor(deps), { concurrency: o.concurrency ?? 4, attributes: spanAttributesFor("llm"), ...(o.hooks ? { hooks: o.hooks } : {}) });
+  // A shorter attempt bound (for timeout tests) is the same kind with one field changed.
+  const kind: typeof llmKind = o.timeoutMs === undefined ? llmKind : { ...llmKind, timeoutMs: o.timeoutMs };
+  const worker = await tf.worker(kind, llmProcessor(deps), { concurrency: o.concurrency ?? 4, attributes: spanAttributesFor("llm"), ...(o.hooks ? { hooks: o.hooks } : {}) });
   return { deps, worker };
 }
 

@@ -2,6 +2,7 @@
 // when or how long (not what) left out, and the run's generated ids replaced by its deterministic job ids.
 // Two runs that computed the same results have byte-identical checksums.
 import type { Pool } from "../../db/pool.ts";
+import { SIGNAL_TABLES } from "../../db/repos/signals.ts";
 
 const RESULTS: Readonly<Record<string, string>> = {
   ema_daily: "SELECT * FROM ema_daily",
@@ -14,9 +15,8 @@ const RESULTS: Readonly<Record<string, string>> = {
   feature_state: "SELECT asset_id, stage, tf, watermark_ts FROM feature_state",
   quality_metrics: `SELECT job_id, symbol, as_of, overall_score, freshness_score, completeness_score, outlier_score, outliers_detected, status,
     issue_count, issues, gaps, expected_rows, actual_rows, rowcount_deviation, null_ratio, null_ema_count, misaligned_bars, stale_seconds FROM quality_metrics`,
-  signals_ema_crossover: "SELECT * FROM signals_ema_crossover",
-  signals_rsi_mean_revert: "SELECT * FROM signals_rsi_mean_revert",
-  signals_atr_breakout: "SELECT * FROM signals_atr_breakout",
+  // Every declared strategy's table, so a new strategy is compared without touching this file.
+  ...Object.fromEntries(Object.values(SIGNAL_TABLES).map(({ table }) => [table, `SELECT * FROM ${table}`])),
   backtest_runs: `SELECT job_id, asset_id, signal_type, signal_id, params, params_hash, feature_version_hash, period_start, period_end, fee_bps, slippage_bps,
     periods_per_year, total_return, cagr, sharpe, sortino, max_drawdown, calmar, win_rate, profit_factor, trades, exposure, open_position FROM backtest_runs`,
   backtest_trades: "SELECT r.job_id, t.trade_id, t.entry_ts, t.exit_ts, t.entry_price, t.exit_price, t.units, t.pnl, t.ret FROM backtest_trades t JOIN backtest_runs r USING (run_id)",

@@ -2,7 +2,7 @@
 // their alerts, answers chat-ops, refuses strangers, stops cleanly on SIGTERM, and never logs its token.
 // The chat is written to test-artifacts/chat-ops-transcript.txt.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { enqueue } from "../../queues/enqueue.ts";
 import { stageKind } from "../../queues/registry.ts";
 import { PermanentError } from "../../workers/errors.ts";
@@ -16,15 +16,17 @@ const READER = 111;
 const ADMIN = 222;
 const STRANGER = 333;
 
+// Each test runs its own bot process against its own fake Bot API, database and queue prefix.
 let tg: FakeTelegram;
 let db: TestDatabase;
 let tf: TestFleet;
 let bot: EventProcess;
 const transcript: string[] = [];
 
-beforeAll(async () => {
-  [tg, db] = await Promise.all([startFakeTelegram(), createTestDatabase()]);
+beforeEach(async () => {
   tf = testFleet("bot");
+  tg = await startFakeTelegram();
+  db = await createTestDatabase();
   bot = spawnTs("apps/bot/main.ts", {
     REDIS_URL: redisUrl(),
     DATABASE_URL: db.url,
@@ -41,9 +43,12 @@ beforeAll(async () => {
   await bot.waitFor("bot ready");
 });
 
-afterAll(async () => {
+afterEach(async () => {
   if (bot) await reap([bot]);
   await Promise.allSettled([tf?.close(), tg?.close(), db?.drop()]);
+});
+
+afterAll(() => {
   mkdirSync("test-artifacts", { recursive: true });
   writeFileSync("test-artifacts/chat-ops-transcript.txt", `${transcript.join("\n\n")}\n`);
 });
@@ -94,12 +99,19 @@ describe("bot process", () => {
   });
 
   it("stops cleanly on SIGTERM, and its token never reached its output", async () => {
+    // This test's own bot works a little first — a command and its reply — so its output has something to leak.
+    tg.userSays(ADMIN, "/status", { id: ADMIN, first_name: "Op", username: `op${ADMIN}` });
+    const [reply] = await tg.waitForSent(1, ADMIN);
+    expect(reply!.text).toContain("📊 ta-fleet status");
     bot.kill("SIGTERM");
     expect(await bot.exited).toEqual({ code: 0, signal: null });
     const secret = tg.token.split(":")[1]!;
     const output = JSON.stringify(bot.events) + bot.stderr.join("");
     expect(output).toContain("bot ready");
     expect(output.includes(secret)).toBe(false);
-    expect(tg.requests.filter((r) => r.method === "getUpdates").length).toBeGreaterThan(0);
+    // It did talk to the Bot API with that token: every request it made carried it.
+    const polls = tg.requests.filter((r) => r.method === "getUpdates");
+    expect(polls.length).toBeGreaterThan(0);
+    expect(tg.requests.filter((r) => r.token !== tg.token)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The bot acts at most once per Telegram update: a bot killed after acting but before confirming the
 // update gets it again from Telegram when it restarts, and must skip it. Commands addressed to another bot
 // (`/cmd@other_bot`) are not its to answer.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
@@ -16,12 +16,14 @@ let db: TestDatabase;
 let tf: TestFleet;
 const procs: EventProcess[] = [];
 
-beforeAll(async () => {
-  [tg, db] = await Promise.all([startFakeTelegram(), createTestDatabase()]);
+// Each test: its own fake Bot API (updates, replies), database and queue prefix.
+beforeEach(async () => {
   tf = testFleet("once");
+  tg = await startFakeTelegram();
+  db = await createTestDatabase();
 });
-afterEach(() => reap(procs.splice(0)));
-afterAll(async () => {
+afterEach(async () => {
+  await reap(procs.splice(0));
   await Promise.allSettled([tf?.close(), tg?.close(), db?.drop()]);
 });
 
@@ -72,14 +74,12 @@ describe("chat-ops updates", () => {
 
   it("ignores a command addressed to another bot, and answers one addressed to it in any case", async () => {
     await startBot();
-    const tried = repliesTried().length;
-    const answered = tg.sent(ADMIN).length;
     tg.userSays(ADMIN, "/pause@OtherBot signal");
     tg.userSays(ADMIN, "/status@TA_Fleet_Bot");
     // Updates are handled in order: once /status is answered, the /pause@OtherBot before it was handled too.
-    const replies = await tg.waitForSent(answered + 1, ADMIN);
-    expect(replies.slice(answered).map((r) => r.text!.split("\n")[0])).toEqual([expect.stringMatching(/^📊 ta-fleet status/)]);
-    expect(repliesTried()).toHaveLength(tried + 1);
+    const replies = await tg.waitForSent(1, ADMIN);
+    expect(replies.map((r) => r.text!.split("\n")[0])).toEqual([expect.stringMatching(/^📊 ta-fleet status/)]);
+    expect(repliesTried()).toHaveLength(1);
     expect(await tf.fleet.queueByName("signal").isPaused()).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Fleet } from "../../queues/fleet.ts";
 import { runKey, runTree } from "../../queues/flows/daily-refresh.ts";
 import { KINDS, type KindName } from "../../queues/registry.ts";
@@ -21,7 +21,8 @@ let db: TestDatabase;
 const children: ChildProcess[] = [];
 const procs: EventProcess[] = [];
 const prefixes: string[] = [];
-beforeAll(async () => {
+// Each test: its own database, and a queue prefix per CLI run.
+beforeEach(async () => {
   db = await createTestDatabase();
 });
 afterEach(async () => {
@@ -32,9 +33,7 @@ afterEach(async () => {
     process.kill(-c.pid!, "SIGKILL");
     await once(c, "exit");
   }
-});
-afterAll(async () => {
-  await Promise.all(prefixes.map(deletePrefix));
+  await Promise.all(prefixes.splice(0).map(deletePrefix));
   await db.drop();
 });
 
@@ -99,7 +98,8 @@ describe("CLI exits", () => {
       const walk = (n: FlowJob): FlowJob[] => [n, ...(n.children ?? []).flatMap(walk)];
       const jobs = walk(runTree(fleet, assets, runKey(asOf, assets)));
       expect(jobs[0]!.opts!.jobId).toBe(runId![2]);
-      expect(jobs.length).toBeGreaterThan(10);
+      // The run root, and per asset: summary, strategies gate, quality, features, indicators gate, ema.
+      expect(jobs).toHaveLength(1 + assets.length * 6);
       for (const j of jobs) expect(await fleet.queue(KINDS[j.queueName as KindName]).getJobState(j.opts!.jobId!), j.opts!.jobId).not.toBe("unknown");
     } finally {
       await fleet.close();

@@ -48,8 +48,8 @@ async function startFleet(failAt?: string) {
   return order;
 }
 
-async function runToEnd(): Promise<{ summary: RunSummary | undefined; state: string }> {
-  const { rootJobId } = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
+async function runToEnd(opts: { rerun?: number } = {}): Promise<{ summary: RunSummary | undefined; state: string }> {
+  const { rootJobId } = await dailyRefresh(tf!.fleet, ASSETS, AS_OF, opts);
   const queue = tf!.fleet.queue(flowKind);
   const state = await poll(async () => {
     const s = await (await Job.fromId(queue, rootJobId))?.getState();
@@ -67,12 +67,14 @@ describe("daily-refresh flow", () => {
     expect(summary?.status).toBe("completed");
     expect(summary?.assets.map((a) => [a.asset, a.status])).toEqual([["AAA", "completed"], ["BBB", "completed"]]);
     expect(summary?.assets[0]!.strategies?.map((s) => s.signalId)).toEqual(SIGNALS);
+    // Every stage, signal and backtest ran, each exactly once.
+    const expected = ASSETS.flatMap((asset) => [
+      ...["ema", "returns", "volatility", "ta", "features", "quality"].map((s) => `stage:${s}:${asset}`),
+      ...SIGNALS.flatMap((id) => [`signal:${id}:${asset}`, `backtest:${id}:${asset}`]),
+    ]);
+    expect([...order].sort()).toEqual(expected.sort());
+    const at = (k: string) => order.indexOf(k);
     for (const asset of ASSETS) {
-      const at = (k: string) => {
-        const i = order.indexOf(k);
-        expect(i, k).toBeGreaterThanOrEqual(0);
-        return i;
-      };
       const ema = at(`stage:ema:${asset}`);
       const fanout = ["returns", "volatility", "ta"].map((s) => at(`stage:${s}:${asset}`));
       const features = at(`stage:features:${asset}`);
@@ -99,14 +101,36 @@ describe("daily-refresh flow", () => {
     expect(rerun).toMatchObject({ created: true, runId: expect.stringMatching(/^2022-11-15\.r1-/) });
   });
 
-  const levels: Array<[string, string, Partial<RunSummary["assets"][number]>]> = [
-    ["stage:ema:AAA", "ema", { status: "failed", failedAt: "ema" }],
-    ["stage:returns:AAA", "fan-out child", { status: "failed", failedAt: "returns" }],
-    ["stage:ta:AAA", "fan-out child", { status: "failed", failedAt: "ta" }],
-    ["stage:features:AAA", "fan-in", { status: "failed", failedAt: "features" }],
-    ["stage:quality:AAA", "quality", { status: "failed", failedAt: "quality" }],
-    ["signal:1:AAA", "signal", { status: "partial", failedAt: "strategy 1" }],
-    ["backtest:2:AAA", "backtest", { status: "partial", failedAt: "strategy 2" }],
+  type AssetSummary = RunSummary["assets"][number];
+  const injected = (at: string) => `injected failure at ${at}`;
+  const stageFailure = (failedAt: string, at: string): AssetSummary => ({ asset: "AAA", status: "failed", failedAt, reason: injected(at) });
+  // The summary of AAA, given the queue prefix (BullMQ names a failed child by its full key).
+  const levels: Array<[string, string, (prefix: string) => AssetSummary]> = [
+    ["stage:ema:AAA", "ema", () => stageFailure("ema", "stage:ema:AAA")],
+    ["stage:returns:AAA", "fan-out child", () => stageFailure("returns", "stage:returns:AAA")],
+    ["stage:ta:AAA", "fan-out child", () => stageFailure("ta", "stage:ta:AAA")],
+    ["stage:features:AAA", "fan-in", () => stageFailure("features", "stage:features:AAA")],
+    ["stage:quality:AAA", "quality", () => stageFailure("quality", "stage:quality:AAA")],
+    [
+      "signal:1:AAA",
+      "signal",
+      (prefix) => {
+        // The backtest fails with its signal (a required edge); the strategy reports why.
+        const reason = `child ${prefix}:signal:signal.1.AAA.${AS_OF} failed`;
+        return { asset: "AAA", status: "partial", failedAt: "strategy 1", reason, strategies: [{ signalId: 1, status: "failed", reason }, { signalId: 2, status: "completed" }] };
+      },
+    ],
+    [
+      "backtest:2:AAA",
+      "backtest",
+      () => ({
+        asset: "AAA",
+        status: "partial",
+        failedAt: "strategy 2",
+        reason: injected("backtest:2:AAA"),
+        strategies: [{ signalId: 1, status: "completed" }, { signalId: 2, status: "failed", reason: injected("backtest:2:AAA") }],
+      }),
+    ],
   ];
   for (const [failAt, level, expected] of levels) {
     it(`a permanent failure at ${level} (${failAt}) fails its dependants only`, async () => {
@@ -115,18 +139,30 @@ describe("daily-refresh flow", () => {
       expect(state).toBe("completed");
       expect(summary?.status).toBe("partial");
       const [a, b] = summary!.assets;
-      expect(a).toMatchObject({ asset: "AAA", ...expected });
-      expect(a!.reason).toMatch(/injected failure|failed/);
-      expect(b).toMatchObject({ asset: "BBB", status: "completed" });
+      expect(a).toEqual(expected(tf!.prefix));
+      expect(b).toEqual({ asset: "BBB", status: "completed", strategies: SIGNALS.map((signalId) => ({ signalId, status: "completed" })) });
     });
   }
+
+  it("a rerun of the day runs every job again and summarises its own, strategies included", async () => {
+    const order = await startFleet();
+    const completed = ASSETS.map((asset) => ({ asset, status: "completed", strategies: SIGNALS.map((signalId) => ({ signalId, status: "completed" })) }));
+    const first = await runToEnd();
+    const again = await runToEnd({ rerun: 2 });
+    expect(first).toEqual({ state: "completed", summary: { runId: expect.stringMatching(/^2022-11-15-[0-9a-f]{8}$/), asOf: AS_OF, status: "completed", assets: completed } });
+    expect(again).toEqual({ state: "completed", summary: { runId: expect.stringMatching(/^2022-11-15\.r2-[0-9a-f]{8}$/), asOf: AS_OF, status: "completed", assets: completed } });
+    expect(order.filter((k) => k === "backtest:2:BBB")).toHaveLength(2);
+    // The strategies gate keeps the signal ids it added: it reads their outcomes by job id when it resumes.
+    const gate = await Job.fromId(tf!.fleet.queue(flowKind), "gate.strategies.AAA.2022-11-15.r2");
+    expect(gate?.data).toMatchObject({ step: "waiting", signalIds: SIGNALS, rerun: 2 });
+  });
 
   it("a failing asset summary still lets the root finish", async () => {
     await startFleet("flow:asset");
     const { summary, state } = await runToEnd();
     expect(state).toBe("completed");
     expect(summary?.status).toBe("failed");
-    expect(summary?.assets.every((a) => a.status === "failed" && a.failedAt === "summary")).toBe(true);
+    expect(summary?.assets).toEqual(ASSETS.map((asset) => ({ asset, status: "failed", failedAt: "summary", reason: "injected failure at flow:asset" })));
   });
 
   it("a failing root is final (failed), not stuck", async () => {

@@ -1,6 +1,6 @@
 // Real worker processes: four of them hammering one provider never exceed its budget (as the provider
 // itself counts), and a process killed with SIGKILL mid-call leaves a cost recorded exactly once.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { enqueue } from "../../queues/enqueue.ts";
 import { llmKind } from "../../queues/registry.ts";
 import { newTaskId } from "../../queues/kinds/llm.ts";
@@ -13,18 +13,20 @@ import type { FakeProvider } from "../fakes/harness.ts";
 import { startOpenAiFake } from "../fakes/openai.ts";
 import { KEYS, settled } from "../fakes/llm-setup.ts";
 
+// Each test: its own database, queue prefix and provider fake.
 let db: TestDatabase;
 let tf: TestFleet;
 let fake: FakeProvider | undefined;
 const procs: EventProcess[] = [];
-beforeAll(async () => {
+beforeEach(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db.drop());
 afterEach(async () => {
   await reap(procs.splice(0));
   await tf?.close();
   await fake?.close();
+  fake = undefined;
+  await db.drop();
 });
 
 const worker = (env: Record<string, string>) => {

@@ -10,7 +10,7 @@ import { llmKind } from "../../queues/registry.ts";
 import { llmDepsFromConfig } from "../../workers/llm/deps.ts";
 import { llmProcessor } from "../../workers/llm/processor.ts";
 import { OFFLINE_LABEL } from "../../workers/llm/providers/offline.ts";
-import { LlmQuota, NoQuotaError, windowEdge } from "../../queues/llm-quota.ts";
+import { LlmQuota, llmQuotaFromConfig, NoQuotaError, windowEdge } from "../../queues/llm-quota.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { settled } from "../fakes/llm-setup.ts";
@@ -68,6 +68,26 @@ describe("LLM budgets", () => {
     expect(await q.budgetUsage(["openai"])).toEqual([
       { provider: "openai", dayRequests: 2, dayRequestBudget: 100, dayRequestsPct: 2, dayTokens: 140, dayTokenBudget: null, dayTokensPct: null, minuteRequests: 2, minuteTokens: 140, inFlight: 1 },
     ]);
+  });
+});
+
+describe("quota from config", () => {
+  it("every process's quota has the configured budgets of every provider, the offline one without any", async () => {
+    tf = testFleet("llmcfg");
+    const cfg = parseConfig({ GEMINI_BUDGET: "rpd=7,tpd=900", OPENAI_BUDGET: "rpm=5", LLM_QUOTA_TZ: "Asia/Tokyo" });
+    const q = llmQuotaFromConfig(cfg, tf.fleet, db.pool, tf.log.log);
+    expect(q.providers).toEqual(["gemini", "openai", "anthropic", "offline"]);
+    await q.reserve("gemini", 100);
+    const usage = await q.budgetUsage(q.providers);
+    expect(usage.map((u) => [u.provider, u.dayRequests, u.dayRequestBudget, u.dayTokenBudget])).toEqual([
+      ["gemini", 1, 7, 900],
+      ["openai", 0, null, null],
+      ["anthropic", 0, 5_000, null],
+      ["offline", 0, null, null],
+    ]);
+    // The same keys as a worker's quota: what one process reserves, another one sees.
+    const worker = llmDepsFromConfig({ pool: db.pool, fleet: tf.fleet, cfg, log: tf.log.log }).quota;
+    expect((await worker.budgetUsage(["gemini"]))[0]!.dayRequests).toBe(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,10 +76,15 @@ describe("migrations", () => {
     }
   });
 
-  it("shipped migration files are numbered and unique", () => {
+  it("shipped migration files are numbered and unique, and the template applied exactly them", async () => {
     const files = loadMigrations(MIGRATIONS_DIR);
-    expect(files.length).toBeGreaterThan(0);
-    expect(new Set(files.map((f) => f.version)).size).toBe(files.length);
+    // Every .sql file of the directory is loaded, in file-name order, versioned by its number prefix.
+    const onDisk = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+    expect(files.map((f) => [f.file, f.version])).toEqual(onDisk.map((f) => [f, Number(/^(\d+)_/.exec(f)![1])]));
+    // Versions strictly increase: unique, and the order they are applied in.
+    expect(files.every((f, i) => i === 0 || f.version > files[i - 1]!.version)).toBe(true);
+    const applied = await db.pool.query<{ version: number; file: string }>("SELECT version, file FROM schema_migrations ORDER BY version");
+    expect(applied.rows.map((r) => [r.file, r.version])).toEqual(files.map((f) => [f.file, f.version]));
   });
 });
 

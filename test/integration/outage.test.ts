@@ -148,7 +148,7 @@ describe("jobs nobody can read", () => {
       const good = await q.add("smoke", smoke("good"));
       await raw.hset(`${tf.prefix}:${maintenanceKind.name}:${badData.id}`, "data", "{not json");
       await raw.hset(`${tf.prefix}:${maintenanceKind.name}:${badOpts.id}`, "opts", "{not json either");
-      w.worker.resume();
+      await w.worker.resume();
       // Read raw: the test cannot build these jobs any more than the worker could.
       const ids = [badData, badOpts, badName].map((j) => j.id!);
       const reasons = await poll(async () => {

@@ -3,26 +3,28 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Fleet } from "../../queues/fleet.ts";
 import { backtestKind, flowKind } from "../../queues/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { freePort } from "../helpers/net.ts";
 import { reap, spawnTs, type EventProcess } from "../helpers/proc.ts";
 import { deletePrefix, redisUrl, uniquePrefix } from "../helpers/redis.ts";
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
+// Each test: its own database and queue prefix(es).
 let db: TestDatabase;
 const procs: EventProcess[] = [];
 const prefixes: string[] = [];
-beforeAll(async () => {
+beforeEach(async () => {
   db = await createTestDatabase();
 });
-afterAll(async () => {
-  await Promise.all(prefixes.map(deletePrefix));
+afterEach(async () => {
+  await reap(procs.splice(0));
+  await Promise.all(prefixes.splice(0).map(deletePrefix));
   await db.drop();
 });
-afterEach(() => reap(procs.splice(0)));
 
 function env(prefix: string, extra: Record<string, string> = {}) {
   return { REDIS_URL: redisUrl(), DATABASE_URL: db.url, QUEUE_PREFIX: prefix, LOG_PRETTY: "false", NODE_ENV: "test", ...extra };
@@ -38,7 +40,7 @@ describe("fleet processes", () => {
   it("smoke path: CLI → Redis → worker process → PostgreSQL row; probes; SIGTERM exits 0", async () => {
     const prefix = uniquePrefix("proc");
     prefixes.push(prefix);
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const w = spawnTs("apps/worker/main.ts", env(prefix, { WORKER_QUEUES: "maintenance", HEALTH_PORT: String(port) }));
     procs.push(w);
     await w.waitFor("worker ready");

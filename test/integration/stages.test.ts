@@ -13,7 +13,8 @@ import type { RunSummary } from "../../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../../queues/registry.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { parseConfig } from "../../ops/config.ts";
-import { computeAllIndicators } from "../../compute/indicators/index.ts";
+import { computeAllIndicators, FEATURE_COLUMNS } from "../../compute/indicators/catalog.ts";
+import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import type { ComputePool } from "../../workers/threads/pool.ts";
 import { flowProcessor } from "../../workers/flow/index.ts";
@@ -60,16 +61,20 @@ const btc = () => {
   return { dates: lines.map((l) => l.slice(0, 10)), open: col(1), high: col(2), low: col(3), close: col(4), volume: col(5) };
 };
 
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
-
 describe("stage jobs", () => {
-  it("a daily refresh fills every stage table; values follow the conventions; warm-ups are NULL", async () => {
+  it("the migrated feature tables have exactly the columns derived from the indicator declarations", async () => {
+    for (const spec of [EMA_DAILY, EMA_MULTI_TF, ...Object.values(STAGE_TABLES), DAILY_FEATURES]) {
+      const { rows } = await db.pool.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1", [spec.table]);
+      expect(rows.map((r) => r.c).sort(), spec.table).toEqual([...spec.keys, ...spec.values].map(([c]) => c).sort());
+    }
+  });
+
+  it("a daily refresh fills every stage table; every declared column is stored exactly; warm-ups are NULL", async () => {
     const summary = await run(["BTC-USD", "SPY"], "2022-11-15");
     expect(summary.status).toBe("completed");
     const ref = computeAllIndicators(btc(), { periodsPerYear: 365 });
     const { rows } = await db.pool.query(
-      `SELECT to_char(ts, 'YYYY-MM-DD') AS ts, ema_21, ret_7_log, vol_gk_20, atr_14, rsi_14, macd_signal, stoch_d, bb_upper, adx_14, ret_365_pct
-       FROM daily_features f JOIN assets a USING (asset_id) WHERE a.symbol = 'BTC-USD' ORDER BY ts`,
+      `SELECT to_char(ts, 'YYYY-MM-DD') AS ts, ${FEATURE_COLUMNS.join(", ")} FROM daily_features f JOIN assets a USING (asset_id) WHERE a.symbol = 'BTC-USD' ORDER BY ts`,
     );
     expect(rows).toHaveLength(2982);
     const firstDefined = (c: string) => rows.findIndex((r) => r[c] !== null);
@@ -79,14 +84,9 @@ describe("stage jobs", () => {
     expect(firstDefined("macd_signal")).toBe(33);
     expect(firstDefined("adx_14")).toBe(27);
     expect(firstDefined("ret_365_pct")).toBe(365);
-    for (const c of ["ema_21", "ret_7_log", "vol_gk_20", "atr_14", "rsi_14", "macd_signal", "stoch_d", "bb_upper", "adx_14"] as const) {
-      let worst = 0;
-      rows.forEach((r, i) => {
-        const want = ref[c][i]!;
-        if (Number.isNaN(want)) expect(r[c], `${c}[${i}]`).toBeNull();
-        else worst = Math.max(worst, rel(r[c], want));
-      });
-      expect(worst, c).toBeLessThan(1e-9);
+    for (const c of FEATURE_COLUMNS) {
+      const off = rows.findIndex((r, i) => !Object.is(r[c] === null ? NaN : r[c], ref[c][i]!));
+      expect(off, `${c}[${off}]: ${rows[off]?.[c]} vs ${ref[c][off]}`).toBe(-1);
     }
     const nan = await db.pool.query("SELECT count(*)::int AS n FROM daily_features WHERE rsi_14 = 'NaN' OR ema_200 = 'NaN'");
     expect(nan.rows[0].n).toBe(0);

@@ -230,19 +230,19 @@ describe("health port plan", () => {
 });
 
 describe("npm start / npm run stop", () => {
-  const dir = tempDir();
-  const portsReady = (async () => ({
-    EMBED_REDIS_PORT: await freePorts(),
-    EMBED_PG_PORT: await freePorts(),
-    WEB_PORT: await freePorts(),
-    HEALTH_PORT_WORKER: await freePorts(2),
-    HEALTH_PORT_SCHEDULER: await freePorts(),
-    HEALTH_PORT_BOT: await freePorts(),
-  }))();
-  async function env() {
-    const ports = await portsReady;
+  /** A fleet of one test's own: a fresh data directory (embedded servers, lock, state) and free ports. */
+  async function ownFleet() {
+    const dir = tempDir();
+    const ports = {
+      EMBED_REDIS_PORT: await freePorts(),
+      EMBED_PG_PORT: await freePorts(),
+      WEB_PORT: await freePorts(),
+      HEALTH_PORT_WORKER: await freePorts(2),
+      HEALTH_PORT_SCHEDULER: await freePorts(),
+      HEALTH_PORT_BOT: await freePorts(),
+    };
     // Empty means unset (ops/config.ts): the fleet runs on its own embedded servers under `dir`.
-    return {
+    const env = {
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       DATA_DIR: dir,
       LOG_PRETTY: "0",
@@ -253,28 +253,30 @@ describe("npm start / npm run stop", () => {
       PORT: "",
       FLEET_FORMATION: "",
     };
-  }
-  async function start() {
-    const p = spawnTs("apps/cli/start.ts", await env());
-    procs.push(p);
-    return p;
-  }
-  async function probePorts() {
-    const ports = await portsReady;
-    return [ports.WEB_PORT, ports.HEALTH_PORT_WORKER, ports.HEALTH_PORT_WORKER + 1, ports.HEALTH_PORT_SCHEDULER, ports.HEALTH_PORT_BOT];
+    return {
+      dir,
+      ports,
+      env,
+      start() {
+        const p = spawnTs("apps/cli/start.ts", env);
+        procs.push(p);
+        return p;
+      },
+      probePorts: () => [ports.WEB_PORT, ports.HEALTH_PORT_WORKER, ports.HEALTH_PORT_WORKER + 1, ports.HEALTH_PORT_SCHEDULER, ports.HEALTH_PORT_BOT],
+    };
   }
 
   it("a port already in use is refused before anything starts, naming the variable", async () => {
-    const ports = await portsReady;
+    const { dir, ports, start } = await ownFleet();
     await squat(ports.HEALTH_PORT_WORKER + 1);
-    const p = await start();
+    const p = start();
     expect((await within(p.exited, 30_000, "start exit")).code).toBe(2);
     expect(p.stderr.join("")).toContain(
       `HEALTH_PORT_WORKER: worker.2 would use ${ports.HEALTH_PORT_WORKER + 1}, which is in use (another fleet?); set HEALTH_PORT_WORKER`,
     );
     await Promise.all(squatters.splice(0).map((s) => new Promise((r) => s.close(r))));
     await squat(ports.WEB_PORT);
-    const q = await start();
+    const q = start();
     expect((await within(q.exited, 30_000, "start exit")).code).toBe(2);
     expect(q.stderr.join("")).toMatch(/WEB_PORT: web\.1 would use \d+, which is in use/);
     expect(leftovers(dir)).toEqual([]);
@@ -282,33 +284,35 @@ describe("npm start / npm run stop", () => {
   });
 
   it("a second start is refused; after kill -9 of the supervisor, npm run stop leaves nothing behind", { timeout: 150_000 }, async () => {
-    const first = await start();
+    const { dir, ports, env, start, probePorts } = await ownFleet();
+    const first = start();
     await first.waitFor("fleet up: bull-board URL and credentials", {}, 120_000);
-    for (const port of await probePorts()) expect(await liveness(port), `port ${port}`).toBe(200);
+    for (const port of probePorts()) expect(await liveness(port), `port ${port}`).toBe(200);
 
-    const second = await start();
+    const second = start();
     expect((await within(second.exited, 30_000, "second start exit")).code).toBe(1);
     expect(second.stderr.join("")).toMatch(new RegExp(`a fleet is already running on ${dir} \\(pid ${first.pid}\\); stop it with: DATA_DIR=${dir} npm run stop`));
     expect(running(first.pid)).toBe(true);
-    expect(await liveness((await portsReady).WEB_PORT)).toBe(200);
+    expect(await liveness(ports.WEB_PORT)).toBe(200);
 
     first.kill("SIGKILL");
     await first.exited;
-    const stop = await execFileP(process.execPath, ["--import", "tsx", "apps/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...(await env()) }, timeout: 90_000 });
+    const stop = await execFileP(process.execPath, ["--import", "tsx", "apps/cli/stop.ts"], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 90_000 });
     expect(stop.stdout).toMatch(/stopped local redis and postgres/);
     expect(leftovers(dir)).toEqual([]);
     expect(existsSync(lockFile(dir)) || existsSync(stateFile(dir))).toBe(false);
   });
 
-  it("SIGTERM to npm start stops every process and the embedded servers: exit 0, nothing left", { timeout: 120_000 }, async () => {
+  it("SIGTERM to npm start stops every process and the embedded servers: exit 0, nothing left", { timeout: 150_000 }, async () => {
+    const { dir, env, probePorts } = await ownFleet();
     // Through npm itself: npm passes the signal on to its script, which must be the supervisor (exec), not
     // a shell that would die and leave the fleet running.
-    const p = spawnEvents("npm", ["start"], await env());
+    const p = spawnEvents("npm", ["start"], env);
     procs.push(p);
-    await p.waitFor("fleet up: bull-board URL and credentials", {}, 90_000);
+    await p.waitFor("fleet up: bull-board URL and credentials", {}, 120_000);
     p.kill("SIGTERM");
     expect(await within(p.exited, 60_000, "start exit")).toEqual({ code: 0, signal: null });
     expect(leftovers(dir)).toEqual([]);
-    for (const port of await probePorts()) expect(await liveness(port)).toBe(0);
+    for (const port of probePorts()) expect(await liveness(port)).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 // One daily-refresh run is one trace (asserted by SQL over observability.spans) and one workflow_state row
 // whose events follow the run; the run is triggered the way the scheduler does it (a maintenance job).
 import { Job } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertMetrics } from "../../db/repos/metrics.ts";
 import { workflowHistory } from "../../db/repos/workflow.ts";
 import { MetricsCollector } from "../../ops/metrics/collector.ts";
@@ -31,7 +31,8 @@ let workflow: WorkflowRecorder;
 let hooks: JobHooks;
 let tf: TestFleet | undefined;
 
-beforeAll(async () => {
+// Each test: its own database with the telemetry pipeline into it, and its own fleet (startFleet).
+beforeEach(async () => {
   db = await createTestDatabase();
   telemetry = initTelemetry({ service: "test-fleet", db: db.pool, scheduledDelayMs: 20 });
   metrics = new MetricsCollector({ component: "test-fleet", write: (rows) => insertMetrics(db.pool, rows) });
@@ -41,8 +42,6 @@ beforeAll(async () => {
 afterEach(async () => {
   await tf?.close();
   tf = undefined;
-});
-afterAll(async () => {
   await workflow?.close();
   await metrics?.close();
   await telemetry?.shutdown();

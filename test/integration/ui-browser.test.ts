@@ -31,6 +31,7 @@ import { newTaskId } from "../../workers/llm/task-id.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../apps/worker/observability.ts";
 import { buildProcessors } from "../../workers/processors.ts";
 import { spanAttributesFor } from "../../workers/span-attributes.ts";
+import { requireInCi } from "../helpers/ci.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { redisUrl } from "../helpers/redis.ts";
@@ -38,8 +39,9 @@ import { poll } from "../helpers/wait.ts";
 import { canvasInk, listen, SHOTS, shot, unauthenticated } from "../helpers/browser.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-// Without chromium a developer's run skips; CI installs it (.ci/run) and must run this file.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
+// Without chromium a developer's run skips; CI installs it (.ci/run), and with CI set a missing chromium
+// fails this file.
+const skip = requireInCi(`chromium (${CHROMIUM})`, existsSync(CHROMIUM));
 
 const USER = "operator";
 const PASSWORD = "correct horse battery staple";

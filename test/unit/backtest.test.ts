@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../compute/backtest/engine.ts";
 import { paramsHash } from "../../compute/backtest/hash.ts";
 import { computeMetrics, type BacktestMetrics } from "../../compute/backtest/metrics.ts";
-import { sweepEmaCross } from "../../workers/backtest/sweep.ts";
-import { emaGridPairs, parseRange } from "../../queues/flows/sweep-grid.ts";
+import { sweepEmaCross } from "../../compute/backtest/sweep.ts";
+import { emaGridPairs, parseRange } from "../../compute/backtest/sweep-grid.ts";
 
 const REL = 1e-12;
 

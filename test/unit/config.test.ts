@@ -13,8 +13,16 @@ describe("config", () => {
     expect(cfg.WORKER_CONCURRENCY).toBe(4);
     expect(cfg.REDIS_URL).toBeUndefined();
     expect(Object.isFrozen(cfg)).toBe(true);
-    expect(Object.isFrozen(cfg.WORKER_QUEUES)).toBe(true);
+    expect(cfg.EMA_TIMEFRAMES).toEqual(["7D", "30D", "1W", "1M"]);
+    expect(Object.isFrozen(cfg.EMA_TIMEFRAMES)).toBe(true);
     expect(() => ((cfg as { WEB_PORT: number }).WEB_PORT = 1)).toThrow(TypeError);
+  });
+
+  it("WORKER_QUEUES stays the raw list (the worker checks the names against the kinds); unset means every kind", () => {
+    expect(parseConfig({}).WORKER_QUEUES).toBeUndefined();
+    const cfg = parseConfig({ WORKER_QUEUES: " stage, stgae ,," });
+    expect(cfg.WORKER_QUEUES).toEqual(["stage", "stgae"]);
+    expect(Object.isFrozen(cfg.WORKER_QUEUES)).toBe(true);
   });
 
   it("names the variable and the bad value", () => {

@@ -1,18 +1,17 @@
-// Signal generators, params schemas, position lifecycle and feature hash (pure; expected values hand-built).
+// Signal rules, params schemas, position lifecycle and feature hash (pure; expected values hand-built).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBacktest } from "../../compute/backtest/engine.ts";
-import {
-  atrBreakoutSignals,
-  emaCrossActions,
-  emaCrossSignals,
-  featureVersionHash,
-  parseSignalParams,
-  positionsFromActions,
-  rsiRevertSignals,
-} from "../../compute/signals/generators.ts";
+import { atrBreakoutSignals, type AtrBreakoutOptions } from "../../compute/signals/atr-breakout.ts";
+import { configureStrategy } from "../../compute/signals/catalog.ts";
+import { emaCrossActions, emaCrossSignals } from "../../compute/signals/ema-cross.ts";
+import { featureVersionHash } from "../../compute/signals/feature-hash.ts";
+import { positionsFromActions } from "../../compute/signals/positions.ts";
+import { rsiRevertSignals } from "../../compute/signals/rsi-revert.ts";
+
+const paramsOf = (type: string, params: unknown) => configureStrategy(type, params).params;
 
 const N = NaN;
 
@@ -58,8 +57,7 @@ describe("RSI mean-revert", () => {
     ]);
   });
 
-  it("defaults to 30/70 and validates bounds", () => {
-    expect(Array.from(rsiRevertSignals([29, 71]).actions)).toEqual([1, -1]);
+  it("validates bounds", () => {
     expect(() => rsiRevertSignals([50], { lower: 70, upper: 30 })).toThrow(/lower/);
   });
 });
@@ -70,9 +68,10 @@ describe("ATR breakout", () => {
   const low = [9, 10, 11, 10, 12, 12, 11, 9, 17];
   const close = [9.5, 10.5, 11.5, 10.5, 14, 13, 12, 9.5, 19];
   const atr = [N, 1, 1, 1, 1, 4, 4, 4, 1];
+  const opts = (o: Partial<AtrBreakoutOptions>): AtrBreakoutOptions => ({ channel: 3, breakout_type: "channel_break", atr_mult: 1.5, ...o });
 
   it("keeps Donchian levels of the previous `channel` bars and the true range", () => {
-    const r = atrBreakoutSignals({ high, low, close, atr }, { channel: 3 });
+    const r = atrBreakoutSignals({ high, low, close, atr }, opts({}));
     expect(Array.from(r.channelHigh)).toEqual([N, N, N, 12, 12, 15, 15, 15, 14]);
     expect(Array.from(r.channelLow)).toEqual([N, N, N, 9, 10, 10, 10, 11, 9]);
     // TR[4] = max(15−12, |15−10.5|, |12−10.5|) = 4.5; TR[8] = max(3, |20−9.5|, |17−9.5|) = 10.5
@@ -82,7 +81,7 @@ describe("ATR breakout", () => {
   });
 
   it("channel_break enters on close > channel high and exits on close < channel low", () => {
-    const r = atrBreakoutSignals({ high, low, close, atr }, { channel: 3, breakout_type: "channel_break" });
+    const r = atrBreakoutSignals({ high, low, close, atr }, opts({ breakout_type: "channel_break" }));
     // bar 4: 14 > 12 → buy; bar 7: 9.5 < 11 → sell; bar 8: 19 > 14 → buy
     expect(Array.from(r.actions)).toEqual([0, 0, 0, 0, 1, 0, 0, -1, 1]);
     expect(r.events[0]).toMatchObject({ index: 4, type: "breakout_entry", channelHigh: 12, trueRange: 4.5, prevAtr: 1 });
@@ -91,16 +90,16 @@ describe("ATR breakout", () => {
 
   it("atr_expansion enters on TR[t] > atr_mult · ATR[t−1]; 'both' needs both", () => {
     // TR: [N, 1.5, 1.5, 1.5, 4.5, 2, 2, 3, 10.5]; ATR[t−1]·1.5: [N, N, 1.5, 1.5, 1.5, 1.5, 6, 6, 6]
-    const exp = atrBreakoutSignals({ high, low, close, atr }, { channel: 3, breakout_type: "atr_expansion" });
+    const exp = atrBreakoutSignals({ high, low, close, atr }, opts({ breakout_type: "atr_expansion" }));
     // bar 1/2/3: TR 1.5 not > 1.5 (bar 1: ATR[0] NaN); bar 4: 4.5 > 1.5 → buy; exit at 7; bar 8: 10.5 > 6 → buy
     expect(Array.from(exp.actions)).toEqual([0, 0, 0, 0, 1, 0, 0, -1, 1]);
-    const both = atrBreakoutSignals({ high, low, close, atr }, { channel: 3, breakout_type: "both", atr_mult: 2 });
+    const both = atrBreakoutSignals({ high, low, close, atr }, opts({ breakout_type: "both", atr_mult: 2 }));
     // atr_mult 2: bar 4: 4.5 > 2 and 14 > 12 → buy; bar 8: 10.5 > 8 and 19 > 14 → buy
     expect(Array.from(both.actions)).toEqual([0, 0, 0, 0, 1, 0, 0, -1, 1]);
-    const strict = atrBreakoutSignals({ high, low, close, atr }, { channel: 3, breakout_type: "both", atr_mult: 3.5 });
+    const strict = atrBreakoutSignals({ high, low, close, atr }, opts({ breakout_type: "both", atr_mult: 3.5 }));
     // atr_mult 3.5: bar 4: 4.5 > 3.5 ok; bar 8: 10.5 > 14 fails → no re-entry
     expect(Array.from(strict.actions)).toEqual([0, 0, 0, 0, 1, 0, 0, -1, 0]);
-    const onlyBreak = atrBreakoutSignals({ high, low, close, atr: atr.map((a) => a * 10) }, { channel: 3, breakout_type: "both" });
+    const onlyBreak = atrBreakoutSignals({ high, low, close, atr: atr.map((a) => a * 10) }, opts({ breakout_type: "both" }));
     expect(Array.from(onlyBreak.actions)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
@@ -116,28 +115,28 @@ describe("signal params", () => {
   };
 
   it("ema: slow must exceed fast, integers in range, no unknown keys", () => {
-    expect(parseSignalParams("ema_crossover", { fast: 9, slow: 21 })).toEqual({ fast: 9, slow: 21 });
-    expect(msg(() => parseSignalParams("ema_cross", { fast: 9, slow: 5 }))).toBe("params.slow: must be greater than fast (got 5)");
-    expect(msg(() => parseSignalParams("ema_cross", { fast: 1, slow: 5 }))).toMatch(/^params\.fast: .*\(got 1\)$/);
-    expect(msg(() => parseSignalParams("ema_cross", { fast: 9.5, slow: 21 }))).toMatch(/params\.fast: must be an integer.*\(got 9\.5\)/);
-    expect(msg(() => parseSignalParams("ema_cross", { fast: 9 }))).toMatch(/params\.slow: .*\(got undefined\)/);
-    expect(msg(() => parseSignalParams("ema_cross", { fast: 9, slow: 21, sloww: 3 }))).toMatch(/params\.sloww: unrecognized key \(got 3\)/);
+    expect(paramsOf("ema_crossover", { fast: 9, slow: 21 })).toEqual({ fast: 9, slow: 21 });
+    expect(msg(() => paramsOf("ema_cross", { fast: 9, slow: 5 }))).toBe("params.slow: must be greater than fast (got 5)");
+    expect(msg(() => paramsOf("ema_cross", { fast: 1, slow: 5 }))).toMatch(/^params\.fast: .*\(got 1\)$/);
+    expect(msg(() => paramsOf("ema_cross", { fast: 9.5, slow: 21 }))).toMatch(/params\.fast: must be an integer.*\(got 9\.5\)/);
+    expect(msg(() => paramsOf("ema_cross", { fast: 9 }))).toMatch(/params\.slow: .*\(got undefined\)/);
+    expect(msg(() => paramsOf("ema_cross", { fast: 9, slow: 21, sloww: 3 }))).toMatch(/params\.sloww: unrecognized key \(got 3\)/);
   });
 
   it("rsi: defaults and 0 < lower < upper < 100", () => {
-    expect(parseSignalParams("rsi_mean_revert", {})).toEqual({ period: 14, lower: 30, upper: 70 });
-    expect(msg(() => parseSignalParams("rsi_revert", { lower: 70, upper: 30 }))).toBe("params.upper: must be greater than lower (got 30)");
-    expect(msg(() => parseSignalParams("rsi_revert", { lower: 0 }))).toMatch(/params\.lower: .*\(got 0\)/);
-    expect(msg(() => parseSignalParams("rsi_revert", { upper: 100 }))).toMatch(/params\.upper: .*\(got 100\)/);
-    expect(msg(() => parseSignalParams("rsi_revert", { period: "14" }))).toMatch(/params\.period: .*\(got "14"\)/);
+    expect(paramsOf("rsi_mean_revert", {})).toEqual({ period: 14, lower: 30, upper: 70 });
+    expect(msg(() => paramsOf("rsi_revert", { lower: 70, upper: 30 }))).toBe("params.upper: must be greater than lower (got 30)");
+    expect(msg(() => paramsOf("rsi_revert", { lower: 0 }))).toMatch(/params\.lower: .*\(got 0\)/);
+    expect(msg(() => paramsOf("rsi_revert", { upper: 100 }))).toMatch(/params\.upper: .*\(got 100\)/);
+    expect(msg(() => paramsOf("rsi_revert", { period: "14" }))).toMatch(/params\.period: .*\(got "14"\)/);
   });
 
   it("atr: defaults, breakout_type enum, atr_mult > 0, unknown type", () => {
-    expect(parseSignalParams("atr_breakout", {})).toEqual({ channel: 20, atr: 14, breakout_type: "channel_break", atr_mult: 1.5 });
-    expect(msg(() => parseSignalParams("atr_breakout", { breakout_type: "wide" }))).toMatch(/params\.breakout_type: must be one of .*\(got "wide"\)/);
-    expect(msg(() => parseSignalParams("atr_breakout", { atr_mult: 0 }))).toMatch(/params\.atr_mult: .*\(got 0\)/);
-    expect(msg(() => parseSignalParams("atr_breakout", { channel: 0, atr: 2.5 }))).toMatch(/params\.channel: .*\(got 0\)\nparams\.atr: .*\(got 2\.5\)/);
-    expect(msg(() => parseSignalParams("macd", {}))).toMatch(/^type: unknown signal type \(got "macd"\)/);
+    expect(paramsOf("atr_breakout", {})).toEqual({ channel: 20, atr: 14, breakout_type: "channel_break", atr_mult: 1.5 });
+    expect(msg(() => paramsOf("atr_breakout", { breakout_type: "wide" }))).toMatch(/params\.breakout_type: must be one of .*\(got "wide"\)/);
+    expect(msg(() => paramsOf("atr_breakout", { atr_mult: 0 }))).toMatch(/params\.atr_mult: .*\(got 0\)/);
+    expect(msg(() => paramsOf("atr_breakout", { channel: 0, atr: 2.5 }))).toMatch(/params\.channel: .*\(got 0\)\nparams\.atr: .*\(got 2\.5\)/);
+    expect(msg(() => paramsOf("macd", {}))).toMatch(/^type: unknown signal type \(got "macd"\)/);
   });
 });
 

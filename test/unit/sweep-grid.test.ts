@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../ops/config.ts";
 import { UsageError } from "../../producers/commands/command.ts";
 import { sweepCommand } from "../../producers/commands/sweep.ts";
-import { emaGridPairs, emaGridSize, rangeValues, type IntRange } from "../../queues/flows/sweep-grid.ts";
+import { emaGridPairs, emaGridSize, rangeValues, type IntRange } from "../../compute/backtest/sweep-grid.ts";
 
 const bruteForce = (fast: IntRange, slow: IntRange) => rangeValues(fast).reduce((n, f) => n + rangeValues(slow).filter((s) => f < s).length, 0);
 

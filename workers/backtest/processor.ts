@@ -12,7 +12,7 @@ import { PermanentError } from "../errors.ts";
 import { childOutcomes } from "../flow/children.ts";
 import type { JobContext, Processor } from "../runtime.ts";
 import { loadStrategyInputs } from "../signal/load.ts";
-import { runFeatureHash, runStrategy } from "../../compute/signals/strategy.ts";
+import { runFeatureHash } from "../../compute/signals/strategy.ts";
 import { runBacktest } from "../../compute/backtest/engine.ts";
 import { paramsHash } from "../../compute/backtest/hash.ts";
 
@@ -33,9 +33,9 @@ export function backtestProcessor(deps: WorkerDeps): Processor<typeof backtestKi
 }
 
 async function signalBacktest(deps: WorkerDeps, p: Extract<Payload, { mode: "signal" }>, ctx: JobContext): Promise<JobResult> {
-  const { config, params, asset, features } = await loadStrategyInputs(deps.pool, p.signalId, p.asset, p.asOf);
+  const { config, strategy, asset, features } = await loadStrategyInputs(deps.pool, p.signalId, p.asset, p.asOf);
   if (features.dates.length < 2) return { mode: "signal", skipped: `fewer than 2 feature rows for ${p.asset} up to ${p.asOf}` };
-  const run = runStrategy(config.signal_type, params, features);
+  const run = strategy.run(features);
   const feeBps = p.feeBps ?? DEFAULT_FEE_BPS;
   const bt = runBacktest({ open: features.open!, close: features.close!, dates: features.dates, actions: run.actions, feeBps, periodsPerYear: asset.periods_per_year });
   const featureHash = runFeatureHash(run);
@@ -43,10 +43,10 @@ async function signalBacktest(deps: WorkerDeps, p: Extract<Payload, { mode: "sig
   const runId = await saveBacktestRun(deps.pool, {
     jobId: ctx.job.id!,
     assetId: asset.asset_id,
-    signalType: config.signal_type,
+    signalType: strategy.type,
     signalId: config.signal_id,
-    params,
-    paramsHash: paramsHash(params),
+    params: strategy.params,
+    paramsHash: paramsHash(strategy.params),
     featureVersionHash: featureHash,
     periodStart: features.dates[0]!,
     periodEnd: features.dates.at(-1)!,

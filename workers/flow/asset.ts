@@ -2,7 +2,7 @@
 // partial (some strategies failed), failed at the first failing step, or skipped (no data as of the day).
 import { Job, type Queue } from "bullmq";
 import type { Fleet } from "../../queues/fleet.ts";
-import { assetJobIds, type RunKey } from "../../queues/flows/daily-refresh.ts";
+import { assetJobIds } from "../../queues/flows/daily-refresh.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { AssetSummary } from "../../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../../queues/registry.ts";
@@ -12,18 +12,18 @@ import { childOutcomes } from "./children.ts";
 type AssetPayload = Extract<PayloadOf<typeof flowKind>, { node: "asset" }>;
 
 export async function summariseAsset(p: AssetPayload, ctx: JobContext, fleet: Fleet): Promise<AssetSummary> {
-  const k: RunKey = { asOf: p.asOf, runId: p.runId, ...(p.rerun ? { rerun: p.rerun } : {}) };
   const [gate] = await childOutcomes(ctx.job);
+  const steps = assetJobIds(p.asset, p);
   const queues: Record<string, Queue> = { [stageKind.name]: fleet.queue(stageKind), [flowKind.name]: fleet.queue(flowKind) };
   if (gate?.ok) {
     const value = gate.value as { strategies?: AssetSummary["strategies"] };
     const strategies = value.strategies ?? [];
-    const ema = await Job.fromId(queues[stageKind.name]!, assetJobIds(p.asset, k)[0]!.id);
+    const ema = await Job.fromId(queues[stageKind.name]!, steps.find((s) => s.step === "ema")!.id);
     if ((ema?.returnvalue as { details?: { skipped?: string } } | undefined)?.details?.skipped) {
       return { asset: p.asset, status: "skipped", reason: String((ema!.returnvalue as { details: { skipped: string } }).details.skipped) };
     }
     const failed = strategies.filter((s) => s.status === "failed");
-    const quality = await Job.fromId(queues[stageKind.name]!, assetJobIds(p.asset, k).find((s) => s.step === "quality")!.id);
+    const quality = await Job.fromId(queues[stageKind.name]!, steps.find((s) => s.step === "quality")!.id);
     const q = (quality?.returnvalue as { details?: { score?: number; status?: string } } | undefined)?.details;
     return {
       asset: p.asset,
@@ -34,7 +34,7 @@ export async function summariseAsset(p: AssetPayload, ctx: JobContext, fleet: Fl
     };
   }
   // Walk the asset's jobs in dependency order: the first failed one is where the asset broke.
-  for (const step of assetJobIds(p.asset, k)) {
+  for (const step of steps) {
     const job = await Job.fromId(queues[step.queue]!, step.id);
     if (job && (await job.isFailed())) return { asset: p.asset, status: "failed", failedAt: step.step, reason: job.failedReason };
   }

@@ -4,8 +4,8 @@
 import { WaitingChildrenError } from "bullmq";
 import type { FlowJob } from "bullmq";
 import type { Fleet } from "../../queues/fleet.ts";
-import { indicatorChildren, strategyChildren, type RunKey } from "../../queues/flows/daily-refresh.ts";
-import { backtestKind, type flowKind } from "../../queues/registry.ts";
+import { indicatorChildren, strategyChildren, strategyJobId, type RunKey } from "../../queues/flows/daily-refresh.ts";
+import type { flowKind } from "../../queues/registry.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { AssetSummary } from "../../queues/kinds/flow.ts";
 import type { JobContext } from "../runtime.ts";
@@ -22,24 +22,26 @@ export interface GateDeps {
 export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
   const { job, token } = ctx;
   const k: RunKey = { asOf: p.asOf, runId: p.runId, ...(p.rerun ? { rerun: p.rerun } : {}), parent: ctx.trace };
+  // The strategies it adds are read once, at the first step, and kept on the gate for when it resumes.
+  const signalIds = p.step === "start" && p.gate === "strategies" ? await deps.activeSignalIds() : (p.signalIds ?? []);
   if (p.step === "start") {
-    const children: FlowJob[] =
-      p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, await deps.activeSignalIds());
+    const children: FlowJob[] = p.gate === "indicators" ? indicatorChildren(deps.fleet, p.asset, k) : strategyChildren(deps.fleet, p.asset, k, signalIds);
     const parent = { id: job.id!, queue: job.queueQualifiedName };
     if (children.length) {
       await deps.fleet.flowProducer().addBulk(children.map((c) => ({ ...c, opts: { ...c.opts, parent } })));
     }
-    await job.updateData({ ...job.data, step: "waiting" });
+    await job.updateData({ ...job.data, step: "waiting", ...(p.gate === "strategies" ? { signalIds } : {}) });
     if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
   }
   const outcomes = await childOutcomes(job);
   if (p.gate === "indicators") return { added: outcomes.length };
-  // The gate's own subtree (quality) is a child too; the strategies are the backtest chains it added.
-  const strategies: NonNullable<AssetSummary["strategies"]> = outcomes.filter((o) => o.queue === backtestKind.name).map((o) => ({
-    signalId: Number(/^backtest\.(\d+)\./.exec(o.id)?.[1] ?? 0),
-    status: o.ok ? "completed" : "failed",
-    ...(o.ok ? pickFigures(o.value) : { reason: o.reason }),
-  }));
+  // The gate's own subtree (quality) is a child too; the strategies are the backtest chains it added, found
+  // by the job ids their kind gives them.
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  const strategies: NonNullable<AssetSummary["strategies"]> = signalIds.map((signalId) => {
+    const o = byId.get(strategyJobId(signalId, p.asset, k));
+    return o?.ok ? { signalId, status: "completed", ...pickFigures(o.value) } : { signalId, status: "failed", reason: o?.reason ?? "no outcome recorded" };
+  });
   return { added: strategies.length, strategies };
 }
 

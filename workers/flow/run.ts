@@ -1,4 +1,5 @@
 // The run root: always runs (tolerated edges), and records the per-asset summary.
+import { assetNodeId } from "../../queues/flows/daily-refresh.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { AssetSummary, RunSummary } from "../../queues/kinds/flow.ts";
 import type { flowKind } from "../../queues/registry.ts";
@@ -8,9 +9,9 @@ import { childOutcomes } from "./children.ts";
 type RunPayload = Extract<PayloadOf<typeof flowKind>, { node: "run" }>;
 
 export async function summariseRun(p: RunPayload, ctx: JobContext): Promise<RunSummary> {
-  const outcomes = await childOutcomes(ctx.job);
+  const byId = new Map((await childOutcomes(ctx.job)).map((o) => [o.id, o]));
   const assets: AssetSummary[] = p.assets.map((asset) => {
-    const o = outcomes.find((x) => x.id.startsWith(`asset.${asset}.`));
+    const o = byId.get(assetNodeId(asset, p));
     if (o?.ok) return o.value as AssetSummary;
     return { asset, status: "failed", failedAt: "summary", reason: o?.reason ?? "no summary recorded" };
   });

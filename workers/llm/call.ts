@@ -42,11 +42,14 @@ export async function callProvider(
   try {
     await startCall(deps.pool, { ...key, chainId: id.chainId, traceId: id.traceId, jobId: id.jobId, provider: provider.name, model: provider.model, tier: provider.tier, attempt: id.attempt });
   } catch (err) {
-    await deps.quota.release(lease).catch(() => {});
+    await deps.quota.release(lease).catch((e: Error) => deps.log.debug({ err: e.message, provider: provider.name }, "could not release the LLM quota lease; it lapses by itself"));
     throw err;
   }
   // Long calls keep their in-flight slot; a dead process stops extending and the slot frees itself.
-  const keepAlive = setInterval(() => void deps.quota.extend(lease).catch(() => {}), 20_000);
+  const keepAlive = setInterval(
+    () => void deps.quota.extend(lease).catch((e: Error) => deps.log.debug({ err: e.message, provider: provider.name }, "could not extend the LLM quota lease; tried again in 20 s")),
+    20_000,
+  );
   keepAlive.unref();
   const price = priceFor(deps.prices, provider.name, provider.model, provider.tier);
   const t0 = performance.now();
@@ -73,7 +76,9 @@ export async function callProvider(
     } else if (err instanceof CallCancelledError) {
       await close(err.partial.usage, { status: "cancelled", error: err.message });
     } else if (err instanceof RetryableCallError) {
-      if (err.reason === "rate_limited" && err.retryAfterMs) await deps.quota.backoff(provider.name, err.retryAfterMs).catch(() => {});
+      if (err.reason === "rate_limited" && err.retryAfterMs) {
+        await deps.quota.backoff(provider.name, err.retryAfterMs).catch((e: Error) => deps.log.debug({ err: e.message, provider: provider.name }, "could not share the provider's retry-after; its next 429 says it again"));
+      }
       await close(undefined, { status: err.reason === "rate_limited" ? "rate_limited" : "error", error: err.message, ...(err.status ? { httpStatus: err.status } : {}) });
     } else if (err instanceof ProviderUnusableError || err instanceof InvalidRequestError) {
       await close(undefined, { status: "error", error: err.message, ...(err.status ? { httpStatus: err.status } : {}) });

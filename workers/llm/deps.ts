@@ -1,4 +1,5 @@
-// What the LLM processors need, built once per worker process from config (tests build it themselves).
+// What the LLM processors need, built once per worker process from config (tests and benches pass their own
+// providers and budgets to llmDeps).
 import type { Pool } from "../../db/pool.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 import type { Budget } from "../../queues/quota.ts";
@@ -7,7 +8,7 @@ import type { WorkerDeps } from "../deps.ts";
 import { priceTable, type PriceTable } from "./pricing.ts";
 import { buildProviders, NO_PROVIDER_MESSAGE } from "./providers/index.ts";
 import { warmFetch } from "./providers/send-gate.ts";
-import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
+import { LlmQuota, llmQuotaFromConfig } from "../../queues/llm-quota.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
 import type { ProviderAdapter, Tier } from "./types.ts";
 
@@ -30,7 +31,22 @@ export interface LlmDepsOptions {
   retry?: RetryPolicy;
 }
 
-export function llmDeps(base: Pick<WorkerDeps, "pool" | "fleet" | "log">, o: LlmDepsOptions): LlmDeps {
+type Base = Pick<WorkerDeps, "pool" | "fleet" | "log">;
+
+export function llmDeps(base: Base, o: LlmDepsOptions): LlmDeps {
+  // The producer-side connection of the fleet carries the quota scripts too: no extra connection per worker.
+  return assemble(base, new LlmQuota(base.fleet.redis, base.fleet.prefix, o.budgets, base.pool, base.log), o);
+}
+
+export function llmDepsFromConfig(deps: Base & Pick<WorkerDeps, "cfg">): LlmDeps {
+  const { cfg } = deps;
+  const providers = buildProviders(cfg);
+  if (!providers.length) deps.log.warn(`LLM tasks: ${NO_PROVIDER_MESSAGE}`);
+  else if (cfg.LLM_OFFLINE) deps.log.warn("LLM tasks: LLM_OFFLINE=1 — every task goes to the offline provider; no model is called");
+  return assemble(deps, llmQuotaFromConfig(cfg, deps.fleet, deps.pool, deps.log), { providers, tierOrder: cfg.LLM_TIER_ORDER, prices: priceTable(cfg.LLM_PRICES) });
+}
+
+function assemble(base: Base, quota: LlmQuota, o: Omit<LlmDepsOptions, "budgets">): LlmDeps {
   if (o.providers.length) warmFetch();
   return {
     pool: base.pool,
@@ -38,22 +54,8 @@ export function llmDeps(base: Pick<WorkerDeps, "pool" | "fleet" | "log">, o: Llm
     log: base.log,
     providers: o.providers,
     tierOrder: o.tierOrder ?? ["free", "subscription", "paid"],
-    // The producer-side connection of the fleet carries the quota scripts too: no extra connection per worker.
-    quota: new LlmQuota(base.fleet.redis, base.fleet.prefix, o.budgets, base.pool, base.log),
+    quota,
     prices: o.prices ?? priceTable(),
     retry: o.retry ?? DEFAULT_RETRY,
   };
-}
-
-export function llmDepsFromConfig(deps: Pick<WorkerDeps, "pool" | "fleet" | "log" | "cfg">): LlmDeps {
-  const { cfg } = deps;
-  const providers = buildProviders(cfg);
-  if (!providers.length) deps.log.warn(`LLM tasks: ${NO_PROVIDER_MESSAGE}`);
-  else if (cfg.LLM_OFFLINE) deps.log.warn("LLM tasks: LLM_OFFLINE=1 — every task goes to the offline provider; no model is called");
-  return llmDeps(deps, {
-    providers,
-    budgets: budgetsFromConfig(cfg),
-    tierOrder: cfg.LLM_TIER_ORDER,
-    prices: priceTable(cfg.LLM_PRICES),
-  });
 }

@@ -9,6 +9,8 @@ export function streamProgress(job: Job, everyMs = 1_000): (chunk: string) => vo
     const now = Date.now();
     if (now - last < everyMs) return;
     last = now;
-    void job.updateProgress({ streamedChars: chars }).catch(() => {});
+    void job.updateProgress({ streamedChars: chars }).catch(() => {
+      // Progress is advisory: a lost update is replaced by the next one within a second.
+    });
   };
 }

@@ -4,16 +4,15 @@ import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import { createAlerting } from "../../alerts/alerting.ts";
 import { budgetUsageFrom } from "../../alerts/budgets.ts";
-import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
+import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
 import type { maintenanceKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";
 
 export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof maintenanceKind> {
   // Built at start-up, so a process without Telegram configured says so once, not every minute.
-  const budgets = budgetsFromConfig(deps.cfg);
-  const quota = new LlmQuota(deps.fleet.redis, deps.fleet.prefix, budgets, deps.pool, deps.log);
-  const alerting = createAlerting({ ...deps, budgetUsage: budgetUsageFrom((p) => quota.budgetUsage(p), [...budgets.keys()]) });
+  const quota = llmQuotaFromConfig(deps.cfg, deps.fleet, deps.pool, deps.log);
+  const alerting = createAlerting({ ...deps, budgetUsage: budgetUsageFrom((p) => quota.budgetUsage(p), quota.providers) });
   return async (p, ctx) => {
     switch (p.task) {
       case "smoke": {

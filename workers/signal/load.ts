@@ -1,14 +1,15 @@
-// Loads what a strategy job needs: its configuration (validated), the asset and the feature store.
+// Loads what a strategy job needs: its configuration (looked up by type and validated), the asset and the
+// feature-store columns the strategy reads.
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { getSignal, loadSignalFeatures, type SignalConfig } from "../../db/repos/signals.ts";
 import type { Pool } from "../../db/pool.ts";
 import { PermanentError } from "../errors.ts";
-import { parseSignalParams } from "../../compute/signals/params.ts";
-import type { Features } from "../../compute/signals/strategy.ts";
+import { configureStrategy, type SignalType } from "../../compute/signals/catalog.ts";
+import type { ConfiguredStrategy, Features } from "../../compute/signals/strategy.ts";
 
 export interface StrategyInputs {
   config: SignalConfig;
-  params: ReturnType<typeof parseSignalParams>;
+  strategy: ConfiguredStrategy<SignalType>;
   asset: Asset;
   features: Features;
 }
@@ -16,13 +17,13 @@ export interface StrategyInputs {
 export async function loadStrategyInputs(pool: Pool, signalId: number, symbol: string, asOf: string): Promise<StrategyInputs> {
   const config = await getSignal(pool, signalId);
   if (!config) throw new PermanentError(`signal ${signalId} does not exist in dim_signals`);
-  let params: StrategyInputs["params"];
+  let strategy: StrategyInputs["strategy"];
   try {
-    params = parseSignalParams(config.signal_type, config.params);
+    strategy = configureStrategy(config.signal_type, config.params);
   } catch (err) {
     throw new PermanentError(`dim_signals ${signalId} (${config.signal_name}): ${(err as Error).message}`, { cause: err });
   }
   const asset = await findAsset(pool, symbol);
   if (!asset) throw new PermanentError(`unknown asset ${symbol}`);
-  return { config, params, asset, features: await loadSignalFeatures(pool, asset.asset_id, asOf) };
+  return { config, strategy, asset, features: await loadSignalFeatures(pool, asset.asset_id, asOf, strategy.columns) };
 }

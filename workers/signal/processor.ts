@@ -9,41 +9,23 @@ import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";
 import { windowStart } from "../stage/window.ts";
 import { loadStrategyInputs } from "./load.ts";
-import { positionRows, runFeatureHash, runStrategy, type PositionRow } from "../../compute/signals/strategy.ts";
+import { positionRows, runFeatureHash } from "../../compute/signals/strategy.ts";
 
 /** Bars before the watermark whose positions are re-checked (a revised bar moves at most this far). */
 const LOOKBACK_BARS = 30;
 
 export function signalProcessor(deps: WorkerDeps): Processor<typeof signalKind> {
   return async (p): Promise<SignalResult> => {
-    const { config, params, asset, features } = await loadStrategyInputs(deps.pool, p.signalId, p.asset, p.asOf);
-    const base = { signalId: p.signalId, asset: p.asset, signalType: config.signal_type };
+    const { strategy, asset, features } = await loadStrategyInputs(deps.pool, p.signalId, p.asset, p.asOf);
+    const base = { signalId: p.signalId, asset: p.asset, signalType: strategy.type };
     if (!features.dates.length) return { ...base, rowsWritten: 0, featureVersionHash: "", openPositions: 0 };
-    const run = runStrategy(config.signal_type, params, features);
+    const run = strategy.run(features);
     const stage = `signal:${p.signalId}`;
     const watermark = await getWatermark(deps.pool, asset.asset_id, stage);
     const from = features.dates[windowStart(features.dates, watermark, LOOKBACK_BARS, false)] ?? "";
     const positions = positionRows(run, features).filter((x) => x.status === "OPEN" || (x.exitDate ?? "") >= from);
-    const rowsWritten = await upsertPositions(deps.pool, config.signal_type, columnsOf(asset.asset_id, p.signalId, positions, run.channel?.breakoutType), positions.length);
+    const rowsWritten = await upsertPositions(deps.pool, strategy.type, asset.asset_id, p.signalId, positions);
     await setWatermark(deps.pool, asset.asset_id, stage, features.dates.at(-1)!, rowsWritten);
     return { ...base, rowsWritten, featureVersionHash: runFeatureHash(run), openPositions: positions.filter((x) => x.status === "OPEN").length };
-  };
-}
-
-function columnsOf(assetId: number, signalId: number, rows: PositionRow[], breakoutType?: string) {
-  return {
-    asset_id: rows.map(() => assetId),
-    signal_id: rows.map(() => signalId),
-    entry_ts: rows.map((r) => r.entryDate),
-    direction: rows.map((r) => r.direction),
-    signal_state: rows.map((r) => r.status),
-    entry_price: rows.map((r) => r.entryPrice),
-    exit_ts: rows.map((r) => r.exitDate),
-    exit_price: rows.map((r) => r.exitPrice),
-    feature_version_hash: rows.map((r) => r.featureVersionHash),
-    feature_snapshot: rows.map((r) => JSON.stringify(r.snapshot)),
-    breakout_type: rows.map(() => breakoutType ?? null),
-    channel_high: rows.map((r) => r.channelHigh ?? null),
-    channel_low: rows.map((r) => r.channelLow ?? null),
   };
 }

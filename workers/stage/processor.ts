@@ -4,14 +4,14 @@ import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { upsertColumns } from "../../db/repos/columns.ts";
 import { getWatermark, setWatermark } from "../../db/repos/feature-state.ts";
 import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
-import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, RETURNS_DAILY, TA_DAILY, VOL_DAILY } from "../../db/repos/feature-tables.ts";
+import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { loadBars, type Bars } from "../../db/repos/prices.ts";
 import { inTransaction } from "../../db/pool.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { StageResult } from "../../queues/kinds/stage.ts";
 import type { stageKind } from "../../queues/registry.ts";
 import type { ComputePool } from "../threads/pool.ts";
-import type { StageComputeInput } from "../threads/tasks.ts";
+import type { StageComputeInput } from "../../compute/tasks.ts";
 import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
 import type { JobContext, Processor } from "../runtime.ts";
@@ -70,7 +70,7 @@ async function refresh(c: Ctx): Promise<number> {
       const input: StageComputeInput = stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year } : { stage, bars: sb };
       const cols = await compute<Columns>(c, input);
       const w = windowColumns(asset.asset_id, bars.dates, cols, from);
-      written = await upsertColumns(deps.pool, { returns: RETURNS_DAILY, volatility: VOL_DAILY, ta: TA_DAILY }[stage], w.data, w.rows);
+      written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows);
       break;
     }
     case "features": {

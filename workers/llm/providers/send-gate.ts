@@ -26,5 +26,9 @@ export function sendGate(req: Pick<ChatRequest, "beforeSend">) {
  * start, so the first real call is not held up between its quota check and the wire.
  */
 export function warmFetch(): void {
-  void fetch("data:,").then((r) => r.arrayBuffer()).catch(() => {});
+  void fetch("data:,")
+    .then((r) => r.arrayBuffer())
+    .catch(() => {
+      // Warming only: if it fails, the first real call pays the load time, nothing else.
+    });
 }

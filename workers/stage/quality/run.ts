@@ -3,12 +3,13 @@ import { canonicalDates, equityTradingDays, featureHealth, saveQuality } from ".
 import type { Asset } from "../../../db/repos/assets.ts";
 import type { Bars } from "../../../db/repos/prices.ts";
 import type { JobContext } from "../../runtime.ts";
-import type { StageDeps } from "../processor.ts";
+import type { WorkerDeps } from "../../deps.ts";
 import { parseTfLabel } from "../../../compute/indicators/timeframe.ts";
 import { assessQuality, calendarDays, misalignedCanonical } from "../../../compute/quality/checks.ts";
 
 interface QualityCtx {
-  deps: StageDeps;
+  // What the stage processor's deps hold; named here so this module does not import its caller.
+  deps: Pick<WorkerDeps, "pool"> & { emaTimeframes: readonly string[] };
   p: { asset: string; asOf: string };
   job: JobContext;
   asset: Asset;

@@ -1,21 +1,27 @@
 /**
  * EMA-crossover parameter sweep (pure, deterministic, no I/O).
  *
- * - Ranges are inclusive integer triples [lo, hi, step] (see queues/flows/sweep-grid.ts).
+ * - Ranges are inclusive integer triples [lo, hi, step] (see ./sweep-grid.ts).
  * - Only pairs with fast < slow are evaluated, ordered by fast ascending then slow ascending.
  * - Each EMA period is computed once over `close` and kept in `emaCache` (pass your own Map to reuse it
  *   across sweeps over the SAME close series). EMA = compute/indicators/ema.ts (SMA-seeded,
  *   α = 2/(N+1), first value at index N−1).
  * - Signals: EMA cross-up → buy, cross-down → sell, filled at the next open by `runBacktest`.
  */
-import { emaCrossActions } from "../../compute/signals/ema-cross.ts";
-import { ema } from "../../compute/indicators/ema.ts";
-import { emaGridPairs, type IntRange } from "../../queues/flows/sweep-grid.ts";
-import type { SweepResultRow } from "../../db/repos/sweeps.ts";
-import { runBacktest } from "../../compute/backtest/engine.ts";
+import { emaCrossActions } from "../signals/ema-cross.ts";
+import { ema } from "../indicators/ema.ts";
+import { emaGridPairs, type IntRange } from "./sweep-grid.ts";
+import { runBacktest } from "./engine.ts";
 
 /** One grid point, in the shape the sweep_results table stores. */
-export type SweepRow = SweepResultRow;
+export interface SweepRow {
+  fast: number;
+  slow: number;
+  sharpe: number;
+  total_return: number;
+  max_drawdown: number;
+  trades: number;
+}
 
 export interface SweepInput {
   open: ArrayLike<number>;

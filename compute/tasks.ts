@@ -1,7 +1,7 @@
 // Tasks run inside compute threads (see pool.ts). Inputs and outputs cross the thread boundary by
 // structured clone, so they are plain objects of typed arrays.
-import { evaluateEmaPairs, type PairsInput } from "../backtest/sweep.ts";
-import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type StageBars } from "../../compute/indicators/stages.ts";
+import { evaluateEmaPairs, type PairsInput } from "./backtest/sweep.ts";
+import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type StageBars } from "./indicators/stages.ts";
 
 export type StageComputeInput =
   | { stage: "ema"; bars: StageBars; timeframes: string[]; session: "CRYPTO" | "EQUITY" }
