@@ -46,7 +46,8 @@ export function spawnEvents(command: string, args: string[], env: Record<string,
     events,
     stderr,
     exited,
-    waitFor: (event, match = {}, timeoutMs = 20_000) =>
+    // Generous: starting several tsx processes at once on a loaded 2-core machine takes tens of seconds.
+    waitFor: (event, match = {}, timeoutMs = 60_000) =>
       poll(
         () => events.find((e) => (e.event === event || e.msg === event) && Object.entries(match).every(([k, v]) => e[k] === v)),
         `event ${event} ${JSON.stringify(match)} from pid ${child.pid} (stderr: ${stderr.join("").slice(-500)})`,
