@@ -108,7 +108,7 @@ export class DeliveryLoop {
 
   constructor(
     private readonly deliverer: Deliverer,
-    private readonly log: Logger,
+    log: Logger,
     private readonly intervalMs = 1_000,
     /** Where a failed pass goes (the process's dependency monitor: one line per outage); default: the log. */
     private readonly report: (err: unknown, what: string) => void = (err) => log.warn({ err: (err as Error).message }, "alert delivery pass failed (database?); retrying"),

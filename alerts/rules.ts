@@ -3,6 +3,7 @@
 // value it compares, its levels (threshold → severity), cooldown, escalation and how it resolves.
 // README "Alerts and chat-ops" renders this table; evaluate.ts / watch.ts are the only code that runs it.
 import type { Config } from "../ops/config.ts";
+import { failureText } from "../queues/kinds/flow.ts";
 import type { AnyRule, EventRule, Level, Op, QualityRow, QueryRule, Severity, SourceRows, EventRows } from "./types.ts";
 
 export type RuleConfig = Pick<
@@ -120,7 +121,8 @@ export function alertRules(cfg: RuleConfig): readonly AnyRule[] {
           r.assets
             .filter((a) => a.status === "failed" || a.status === "partial")
             .slice(0, 10)
-            .map((a) => [a.asset, clip(`${a.status}${a.failedAt ? ` at ${a.failedAt}` : ""}${a.reason ? `: ${a.reason}` : ""}`, 160)]),
+            // The root cause and the job it happened in; 10 such lines stay well within a chat message.
+            .map((a) => [a.asset, clip([`${a.status}${a.failedAt ? ` at ${a.failedAt}` : ""}`, failureText(a)].filter(Boolean).join(": "), 240)]),
         ),
       }),
       link: (r) => ({ page: `runs/${encodeURIComponent(r.runId)}` }),

@@ -1,5 +1,7 @@
 // The vocabulary of alerting: severities, rules (one declarative table in rules.ts) and the findings a rule
 // yields for a row of its source.
+import type { RunSummary } from "../queues/kinds/flow.ts";
+
 export type Severity = "info" | "warning" | "critical";
 export const SEVERITIES: readonly Severity[] = ["info", "warning", "critical"];
 export const severityRank = (s: Severity | null | undefined): number => (s ? SEVERITIES.indexOf(s) : -1);
@@ -75,12 +77,8 @@ export interface StalledJobRow {
   name: string;
 }
 
-export interface FlowRunRow {
-  runId: string;
-  asOf: string;
-  status: "completed" | "partial" | "failed";
-  assets: Array<{ asset: string; status: string; failedAt?: string; reason?: string }>;
-}
+/** A run root's result, as the flow worker built it (each failed asset with its root cause). */
+export type FlowRunRow = RunSummary;
 
 export interface SourceRows {
   queues: QueueRow;

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../ops/logger.ts";
 import { DependencyMonitor } from "../ops/outage.ts";
 import { installShutdown } from "../ops/shutdown.ts";
 import { exitWithSupervisor } from "../ops/supervised.ts";
+import { FLEET_PROCESS_ENV } from "../ops/supervisor/procs.ts";
 
 export interface Runtime {
   cfg: Config;
@@ -41,13 +42,15 @@ export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl:
 
 /**
  * `oneShot` commands (migrate, import) stop the embedded servers they had to start when they exit, so a
- * one-off command leaves nothing running; long-running processes leave them to `npm run stop`.
+ * one-off command leaves nothing running; long-running processes leave them to `npm run stop`. Their own
+ * output says how they ended, so their stop logs at debug.
  */
 export async function bootstrap(service: string, opts: { oneShot?: boolean } = {}): Promise<Runtime> {
   const cfg = config();
-  const log = createLogger({ service, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+  // Under `npm start` the supervisor names the instance (worker.2): that is what a pretty line starts with.
+  const log = createLogger({ service, level: cfg.LOG_LEVEL, format: cfg.LOG_FORMAT, label: process.env[FLEET_PROCESS_ENV] ?? service });
   const { redisUrl, databaseUrl, started } = await resolveUrls(cfg, log);
-  const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
+  const shutdown = installShutdown(log, { timeoutMs: cfg.WORKER_SHUTDOWN_MS + 15_000, oneShot: opts.oneShot });
   exitWithSupervisor(shutdown, log);
   // Registered first, so it runs last: after every connection to the servers is closed.
   if (opts.oneShot && started.length) shutdown.add("embedded-servers", () => stopStack(cfg.DATA_DIR, started));

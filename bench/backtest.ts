@@ -1,5 +1,6 @@
 // `npm run bench:backtest`: single-strategy backtests per second on one core (BTC daily), and a
 // 10,000-combination EMA sweep as jobs through 2 worker processes, end to end.
+import { commandLine } from "../apps/command-line.ts";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { Job } from "bullmq";
@@ -9,6 +10,8 @@ import type { BacktestResult } from "../queues/kinds/backtest.ts";
 import { backtestKind } from "../queues/registry.ts";
 import { benchBacktestCompute } from "./backtest-compute.ts";
 import { benchEnv } from "./env.ts";
+
+commandLine("bench:backtest", `Usage: npm run bench:backtest\n\nSingle-strategy backtests per second on one core (BTC daily), then a 10,000-combination EMA sweep as jobs through 2 worker processes.\n`);
 
 const core = await benchBacktestCompute();
 console.log(`single-strategy backtests on BTC daily: ${Math.round(core.backtests_per_s_per_core)}/s per core (${Math.round(core.backtests_per_cpu_s)} per CPU-second; goal ≥ 20,000)`);

@@ -1,5 +1,6 @@
 // `npm run bench:features`: all indicators on BTC daily vs the technicalindicators package (same run,
 // interleaved), and a full feature refresh of the four sample assets end to end through the fleet.
+import { commandLine } from "../apps/command-line.ts";
 import { Job } from "bullmq";
 import { parseConfig } from "../ops/config.ts";
 import { createLogger } from "../ops/logger.ts";
@@ -14,6 +15,8 @@ import { createWorker } from "../workers/runtime.ts";
 import { stageProcessor } from "../workers/stage/processor.ts";
 import { benchCompute } from "./features-compute.ts";
 import { benchEnv } from "./env.ts";
+
+commandLine("bench:features", `Usage: npm run bench:features\n\nAll indicators on BTC daily vs the technicalindicators package (same run, interleaved), then a full feature refresh of the four sample assets through the fleet.\n`);
 
 const compute = await benchCompute();
 console.log(`indicators on BTC daily: ours ${compute.ours_ms.toFixed(2)} ms, technicalindicators ${compute.ti_ms.toFixed(2)} ms → ${compute.speedup.toFixed(1)}× (goal ≥ 10×)`);

@@ -1,6 +1,7 @@
 // `npm run bench:llm`: four llm worker processes share one provider (a local fake with a fixed allowed
 // rate per window, counting what arrives over it). Utilisation = calls the provider accepted in the full
 // windows of the run ÷ what it allows; overruns = calls that arrived over its limit. Goal ≥ 95 %, 0.
+import { commandLine } from "../apps/command-line.ts";
 import { randomBytes } from "node:crypto";
 import { createPool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";
@@ -15,6 +16,8 @@ import { llmKind } from "../queues/registry.ts";
 import { startOpenAiFake } from "../test/fakes/openai.ts";
 import { reap, spawnTs, type EventProcess } from "../test/helpers/proc.ts";
 import { poll } from "../test/helpers/wait.ts";
+
+commandLine("bench:llm", `Usage: npm run bench:llm\n\nLLM worker processes against a fake provider with a fixed rate: budget utilisation and overruns.\n`);
 
 const PROCESSES = 4;
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 1_000);

@@ -32,9 +32,15 @@ export const SECRET_KEYS = new Set([
   "GEMINI_API_KEY",
 ]);
 
-const schema = z.object({
+const shape = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Unset → info, except where a person watches a terminal: CLIs that report their own results (enqueue,
+  // demo, cost) and the processes `npm start` runs on one log warnings and errors only.
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  // Unset → pretty lines on a terminal outside production, JSON otherwise (ops/logger.ts chooseLogFormat).
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  // The older spelling of LOG_FORMAT (1 = pretty, 0 = json), still honoured so existing setups keep their
+  // format; LOG_FORMAT wins when both are set. Folded into LOG_FORMAT (schema, below).
   LOG_PRETTY: bool.optional(),
   // Unset → the embedded local stack (started on demand under DATA_DIR).
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
@@ -160,6 +166,14 @@ export interface LlmBudgetSpec {
   tpm?: number;
   concurrent?: number;
 }
+
+const schema = shape.transform(({ LOG_PRETTY, ...rest }) => ({
+  ...rest,
+  LOG_FORMAT: rest.LOG_FORMAT ?? (LOG_PRETTY === undefined ? undefined : LOG_PRETTY ? ("pretty" as const) : ("json" as const)),
+}));
+
+/** Every variable the config reads (README's configuration tables document each one). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(shape.shape);
 
 export type Config = Readonly<z.output<typeof schema>>;
 

@@ -56,14 +56,19 @@ function onInterrupt(stop: (reason: Signal | "stdout closed", code: number) => v
   });
 }
 
-export function installShutdown(log: Logger, opts: { timeoutMs?: number } = {}) {
+/**
+ * `oneShot`: a command whose own output says how it ended (migrate, import); its stop is routine, so the
+ * "shutting down" / "bye" lines are debug. A service's stop is news, logged at info.
+ */
+export function installShutdown(log: Logger, opts: { timeoutMs?: number; oneShot?: boolean } = {}) {
   const closers: Closer[] = [];
   const budgetMs = opts.timeoutMs ?? 45_000;
+  const lifecycle = opts.oneShot ? "debug" : "info";
   let stopping: Promise<void> | undefined;
   let exitCode = 0;
 
   async function stop(reason: string): Promise<void> {
-    log.info({ reason }, "shutting down");
+    log[lifecycle]({ reason }, "shutting down");
     const deadline = Date.now() + budgetMs;
     for (const c of [...closers].reverse()) {
       const ms = Math.max(deadline - Date.now(), MIN_CLOSE_MS);
@@ -74,7 +79,7 @@ export function installShutdown(log: Logger, opts: { timeoutMs?: number } = {}) 
         .finally(() => clearTimeout(timer));
       if (outcome === "timeout") log.error({ closer: c.name, ms }, "close timed out; going on");
     }
-    log.info("bye");
+    log[lifecycle]("bye");
     exitWhenIdle(exitCode, log);
   }
 

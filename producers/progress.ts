@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Job, type Queue } from "bullmq";
 import type { Fleet } from "../queues/fleet.ts";
 import { assetJobIds, assetNodeId, runKey, type RunKey } from "../queues/flows/daily-refresh.ts";
-import type { RunSummary } from "../queues/kinds/flow.ts";
+import { failureText, strategyLabel, strategyStep, type RunSummary } from "../queues/kinds/flow.ts";
 import { flowKind, stageKind } from "../queues/registry.ts";
 
 export interface WaitOptions {
@@ -80,14 +80,21 @@ export async function waitForRun(fleet: Fleet, rootJobId: string, assets: string
   return job.returnvalue as RunSummary;
 }
 
+/**
+ * One line per asset, then one per failure: where it failed and its root cause with the job it happened
+ * in (every failed strategy of a partial asset, not only the first).
+ */
 export function formatSummary(s: RunSummary): string {
   const lines = [`run ${s.runId} (as of ${s.asOf}): ${s.status}`];
   for (const a of s.assets) {
-    const extra = a.failedAt ? ` at ${a.failedAt}: ${a.reason ?? ""}` : a.reason ? `: ${a.reason}` : "";
     const strat = a.strategies?.length ? ` (${a.strategies.filter((x) => x.status === "completed").length}/${a.strategies.length} strategies)` : "";
     const quality = a.quality ? ` quality ${a.quality.score.toFixed(1)} (${a.quality.status})` : "";
-    const sharpes = a.strategies?.filter((x) => typeof x.sharpe === "number").map((x) => `#${x.signalId} sharpe ${x.sharpe!.toFixed(2)}`).join(", ");
-    lines.push(`  ${a.asset.padEnd(10)} ${a.status}${strat}${quality}${sharpes ? `; ${sharpes}` : ""}${extra}`);
+    const sharpes = a.strategies?.filter((x) => typeof x.sharpe === "number").map((x) => `${strategyLabel(x)} sharpe ${x.sharpe!.toFixed(2)}`).join(", ");
+    const skipped = !a.failedAt && a.reason ? `: ${a.reason}` : "";
+    lines.push(`  ${a.asset.padEnd(10)} ${a.status}${strat}${quality}${sharpes ? `; ${sharpes}` : ""}${skipped}`);
+    const failedStrategies = a.strategies?.filter((x) => x.status === "failed") ?? [];
+    const failures = failedStrategies.length ? failedStrategies.map((x) => [strategyStep(x), failureText(x)]) : a.failedAt ? [[a.failedAt, failureText(a)]] : [];
+    for (const [at, why] of failures) lines.push(`    failed at ${at}: ${why}`);
   }
   return lines.join("\n");
 }

@@ -2,7 +2,7 @@
 // kind, so a kind declared without a processor fails the build instead of idling in production.
 import type { JobKind } from "../queues/kind.ts";
 import type { KindName, KINDS } from "../queues/registry.ts";
-import { activeSignalIds } from "../db/repos/signals.ts";
+import { activeSignalIds, signalNames } from "../db/repos/signals.ts";
 import type { WorkerDeps } from "./deps.ts";
 import { flowProcessor } from "./flow/index.ts";
 import { maintenanceProcessor } from "./maintenance/index.ts";
@@ -17,7 +17,7 @@ type Processors = { [K in KindName]: Processor<(typeof KINDS)[K]> };
 
 export function buildProcessors(deps: WorkerDeps): Record<KindName, Processor<JobKind>> {
   const processors: Processors = {
-    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool) }),
+    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool), signalNames: (ids) => signalNames(deps.pool, ids) }),
     maintenance: maintenanceProcessor(deps),
     stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }),
     signal: signalProcessor(deps),

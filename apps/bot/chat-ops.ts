@@ -1,11 +1,13 @@
 // What chat-ops commands do, against the real fleet and alert store; each returns the reply text.
 import { openAlertCounts } from "../../db/repos/alerts.ts";
 import type { Fleet } from "../../queues/fleet.ts";
+import { failureText } from "../../queues/kinds/flow.ts";
 import { KINDS, type KindName } from "../../queues/registry.ts";
 import { linkUrl } from "../../alerts/links.ts";
 import { clock, duration, seconds } from "../../alerts/message.ts";
 import { queueSnapshot, type BudgetUsage } from "../../alerts/sources.ts";
 import type { AlertStore } from "../../alerts/store.ts";
+import { rootCause } from "../../workers/flow/children.ts";
 
 export interface ChatOpsDeps {
   fleet: Fleet;
@@ -64,7 +66,10 @@ export class ChatOps {
     const lines = [`❌ ${name}: ${total} failed job${total === 1 ? "" : "s"}${total > jobs.length ? ` (latest ${jobs.length})` : ""}`];
     for (const j of jobs) {
       const ago = j.finishedOn ? `${duration(new Date(j.finishedOn), now)} ago` : "";
-      lines.push(`• ${j.id} (${j.name}) · attempts ${j.attemptsMade}/${j.opts.attempts ?? 1} · ${ago}\n  ${(j.failedReason ?? "").slice(0, 200)}`);
+      // A job failed by its child only says "child <key> failed": the reply names the job that broke instead.
+      const cause = await rootCause(this.d.fleet, { queue: name, id: j.id! }, j.failedReason ?? "");
+      const why = cause.queue === name && cause.jobId === j.id ? cause.reason : failureText({ cause });
+      lines.push(`• ${j.id} (${j.name}) · attempts ${j.attemptsMade}/${j.opts.attempts ?? 1} · ${ago}\n  ${why.slice(0, 200)}`);
     }
     lines.push(`retry: /retry ${name} <jobId> or /retry ${name} (all)`);
     lines.push(`🔗 ${linkUrl(this.d.dashboardBase, { queue: name, status: "failed" })}`);

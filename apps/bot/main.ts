@@ -17,7 +17,16 @@ import { redisHandledUpdates } from "./handled-updates.ts";
 import { ChatOpsPoller } from "./poller.ts";
 // The LLM layer owns the budgets; this composition root only reads their live use.
 import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
+import { commandLine } from "../command-line.ts";
 
+commandLine(
+  "bot",
+  `Usage: node --import tsx apps/bot/main.ts
+
+The Procfile's \`bot\` (one per fleet): alerts from queue events, alert delivery to Telegram, chat-ops when
+TELEGRAM_BOT_TOKEN is set; health probes on HEALTH_PORT (else PORT) until SIGINT/SIGTERM.
+`,
+);
 const rt = await bootstrap("bot");
 const { cfg, log } = rt;
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: cfg.QUEUE_PREFIX, name: "ta-fleet:bot", onError: (err) => rt.deps.report(err, "redis:fleet") });

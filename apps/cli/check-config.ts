@@ -1,7 +1,16 @@
 // `npm run config:check`: parse the environment and print the effective config with secrets redacted.
 import { SECRET_KEYS, config } from "../../ops/config.ts";
 import { cliInterrupts } from "../../ops/shutdown.ts";
+import { commandLine } from "../command-line.ts";
 
+commandLine(
+  "config:check",
+  `Usage: npm run config:check
+
+Parses the environment as every process does and prints the effective configuration as JSON, secrets
+redacted; a bad variable exits 2 naming it. The variables: README, "Configuration".
+`,
+);
 // A reader that stops early (`| head`) ends the process quietly instead of with an EPIPE stack trace.
 const interrupts = cliInterrupts();
 const cfg = config();

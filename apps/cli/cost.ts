@@ -1,29 +1,25 @@
 // `npm run cost -- [--since YYYY-MM-DD] [--by provider|model|day]`: what LLM calls cost, from the ledger.
-import { parseArgs } from "node:util";
 import { createPool } from "../../db/pool.ts";
 import { costReport, type CostGrouping, type CostRow } from "../../db/repos/llm-ledger.ts";
 import { resolveUrls } from "../bootstrap.ts";
+import { commandLine, usageError } from "../command-line.ts";
 import { cliInterrupts } from "../../ops/shutdown.ts";
 import { config } from "../../ops/config.ts";
 import { createLogger } from "../../ops/logger.ts";
 
 const BY: readonly CostGrouping[] = ["provider", "model", "day"];
 
+const USAGE = "Usage: npm run cost -- [--since YYYY-MM-DD] [--by provider|model|day]\n  LLM calls, tokens and cost from the ledger (default: the last 30 days, by provider).\n";
+function fail(msg: string): never {
+  return usageError("cost", USAGE, msg);
+}
+
 function args() {
-  const { values } = parseArgs({ options: { since: { type: "string" }, by: { type: "string", default: "provider" }, help: { type: "boolean", default: false } }, strict: true });
-  if (values.help) {
-    process.stdout.write("Usage: npm run cost -- [--since YYYY-MM-DD] [--by provider|model|day]\n  LLM calls, tokens and cost from the ledger (default: the last 30 days, by provider).\n");
-    process.exit(0);
-  }
+  const { values } = commandLine("cost", USAGE, { options: { since: { type: "string" }, by: { type: "string", default: "provider" } } });
   if (!BY.includes(values.by as CostGrouping)) fail(`--by: must be one of ${BY.join(", ")} (got ${JSON.stringify(values.by)})`);
   const since = values.since === undefined ? new Date(Date.now() - 30 * 86_400_000) : new Date(`${values.since}T00:00:00Z`);
   if (values.since !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(values.since) || Number.isNaN(since.getTime()))) fail(`--since: must be a date YYYY-MM-DD (got ${JSON.stringify(values.since)})`);
   return { since, by: values.by as CostGrouping };
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`ta-fleet cost: ${msg}\n`);
-  process.exit(2);
 }
 
 function formatReport(rows: CostRow[], since: Date, by: CostGrouping): string {
@@ -50,7 +46,7 @@ function formatReport(rows: CostRow[], since: Date, by: CostGrouping): string {
 const { since, by } = args();
 const interrupts = cliInterrupts();
 const cfg = config();
-const { databaseUrl } = await resolveUrls(cfg, createLogger({ service: "cost", level: "warn", pretty: false }));
+const { databaseUrl } = await resolveUrls(cfg, createLogger({ service: "cost", level: cfg.LOG_LEVEL ?? "warn", format: cfg.LOG_FORMAT }));
 const pool = createPool(databaseUrl, { max: 1, applicationName: "ta-fleet:cost" });
 let code = 0;
 try {

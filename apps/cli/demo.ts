@@ -15,9 +15,23 @@ import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { cliInterrupts } from "../../ops/shutdown.ts";
 import { producerSpan } from "../../ops/telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
+import { commandLine } from "../command-line.ts";
 
+const { values: args } = commandLine(
+  "demo",
+  `Usage: npm run demo [-- --rerun]
+
+Runs the fleet's main job once with in-process workers — migrations, sample data, then the daily refresh of
+the sample assets — prints its summary and exits 0 when the run completed, 1 otherwise. When that day ran
+already, the first line says so and the existing run's result is shown.
+
+Options:
+  --rerun   Run the day again as a new run (the lowest free rerun number)
+`,
+  { options: { rerun: { type: "boolean" } } },
+);
 const cfg = config();
-const log = createLogger({ service: "demo", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+const log = createLogger({ service: "demo", level: cfg.LOG_LEVEL ?? "warn", format: cfg.LOG_FORMAT });
 const t0 = Date.now();
 // Ctrl-C stops the run's waiting; the finally below then closes the workers (active jobs go back to the queue).
 const interrupts = cliInterrupts({ log, graceMs: cfg.WORKER_SHUTDOWN_MS + 15_000 });
@@ -47,7 +61,7 @@ try {
   }
   // The producer span: every job of the run continues its trace.
   const producer = producerSpan(telemetry.obs.telemetry.tracer, "demo main-job", { "run.as_of": asOf });
-  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, fresh: true, parent: producer.context, abort: stopped }).finally(() => producer.span.end());
+  const { summary, text } = await runMainJob({ redisUrl: stack.redisUrl, databaseUrl: stack.databaseUrl, cfg, asOf, rerun: args.rerun === true, parent: producer.context, abort: stopped }).finally(() => producer.span.end());
   process.stdout.write(`${text}\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (summary.status !== "completed") code = 1;
 } catch (err) {

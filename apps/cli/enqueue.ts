@@ -36,7 +36,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
     args: rest,
     strict: true,
     allowPositionals: command.positionals ?? false,
-    options: { ...command.options, help: { type: "boolean", default: false } },
+    options: { ...command.options, help: { type: "boolean", short: "h", default: false } },
   });
   if (values.help) {
     process.stdout.write(`Usage: npm run enqueue -- ${command.name} [options]\n\n${command.summary}\n\n${command.help}\n`);
@@ -44,7 +44,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   }
   const cfg = config();
   const action = command.prepare(values, positionals, cfg);
-  const log = createLogger({ service: "enqueue", level: cfg.LOG_LEVEL === "info" ? "warn" : cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+  const log = createLogger({ service: "enqueue", level: cfg.LOG_LEVEL ?? "warn", format: cfg.LOG_FORMAT });
   let urls: ReturnType<typeof resolveUrls> | undefined;
   let fleet: Fleet | undefined;
   let producer: Promise<{ obs: Observability; span: ReturnType<typeof producerSpan> }> | undefined;

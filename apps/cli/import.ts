@@ -1,23 +1,22 @@
 // `npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY`
-import { parseArgs } from "node:util";
 import { bootstrap } from "../bootstrap.ts";
+import { commandLine, usageError } from "../command-line.ts";
 import { SYMBOL_RULE, symbol as symbolSchema } from "../../queues/kind.ts";
 import { ImportError, importPrices } from "../../db/import/import-prices.ts";
 
-const USAGE = "usage: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY";
+const USAGE = `Usage: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY
+
+Validates every row of a daily OHLCV file (date,open,high,low,close,volume) and upserts it into prices_daily in
+one transaction: any bad row writes nothing (exit 2, the lines and reasons), a re-import writes nothing new.
+  --symbol X         the asset: a letter or digit, then at most 24 letters, digits, ".", "_", "-"
+  --session S        CRYPTO (every calendar day) or EQUITY (trading days)
+`;
 
 function usage(msg: string): never {
-  process.stderr.write(`ta-fleet import: ${msg} (${USAGE})\n`);
-  process.exit(2);
+  return usageError("import", USAGE, msg);
 }
 
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { symbol: { type: "string" }, session: { type: "string" } } });
-} catch (err) {
-  usage((err as Error).message);
-}
-const { values, positionals } = parsed;
+const { values, positionals } = commandLine("import", USAGE, { options: { symbol: { type: "string" }, session: { type: "string" } }, positionals: true });
 if (positionals.length !== 1) usage(`expected one CSV file (got ${positionals.length})`);
 if (!values.symbol || !symbolSchema.safeParse(values.symbol).success) usage(`--symbol: ${SYMBOL_RULE} (got ${JSON.stringify(values.symbol)})`);
 if (values.session !== "CRYPTO" && values.session !== "EQUITY") usage(`--session: must be CRYPTO or EQUITY (got ${JSON.stringify(values.session)})`);

@@ -1,22 +1,52 @@
 // `npm start`: one fleet per DATA_DIR. The embedded stack (or the configured servers), migrations and sample
 // data, then the Procfile under ops/supervisor, then the fleet's main job once every process is up. Ctrl-C,
 // SIGTERM or `npm run stop` stop the processes gracefully and then the local servers this run started.
+// On a terminal the output is short and pretty, and start-up ends with where the board is and how to log in.
 import { resolve } from "node:path";
 import { config } from "../../ops/config.ts";
-import { createLogger } from "../../ops/logger.ts";
+import { chooseLogFormat, createLogger } from "../../ops/logger.ts";
 import { resolveUrls } from "../bootstrap.ts";
+import { commandLine } from "../command-line.ts";
+import { DEFAULT_BOARD_USER } from "../web/auth.ts";
 import { stopStack } from "../../ops/embedded/stack.ts";
 import { startObservability } from "../observability.ts";
 import { planPorts, type ReservedPort } from "../../ops/supervisor/ports.ts";
-import { parseFormation, readProcfile, UsageError } from "../../ops/supervisor/procfile.ts";
-import { FleetLock, FleetRunningError } from "../../ops/supervisor/state.ts";
+import { instanceName, parseFormation, readProcfile, UsageError } from "../../ops/supervisor/procfile.ts";
+import { FleetLock, FleetRunningError, stopCommand } from "../../ops/supervisor/state.ts";
 import { Supervisor } from "../../ops/supervisor/supervisor.ts";
 import { producerSpan } from "../../ops/telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
 import { PROCFILE, ROOT, START_SCRIPT } from "./paths.ts";
 
+commandLine(
+  "start",
+  `Usage: npm start
+
+Starts the fleet of DATA_DIR: the embedded Redis and PostgreSQL when REDIS_URL / DATABASE_URL are unset,
+migrations and sample data, the Procfile's processes (FLEET_FORMATION) under a supervisor, then the main job;
+prints the bull-board URL and where its credentials are once every process is up. Runs until Ctrl-C, SIGTERM
+or \`npm run stop\`. The variables: README, "Configuration"; check them with \`npm run config:check\`.
+`,
+);
 const cfg = config();
-const log = createLogger({ service: "start", level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+// One format for the whole fleet: its processes write to the same terminal, or the same log, as this one.
+const format = chooseLogFormat(cfg.LOG_FORMAT, process.stdout, cfg.NODE_ENV);
+// A person at a terminal who did not ask for a level sees the processes' warnings and errors only; what
+// start-up did is said here, ending with the board block.
+const quiet = format === "pretty" && cfg.LOG_LEVEL === undefined;
+const log = createLogger({ service: "start", level: cfg.LOG_LEVEL, format });
+const say = (text: string) => process.stdout.write(text);
+
+/** How to log in to the board, never the secret itself. */
+function whereCredentials(): string {
+  const user = cfg.BOARD_USER ?? DEFAULT_BOARD_USER;
+  const ways = [
+    ...(cfg.BOARD_PASSWORD ? [`user ${user}, password from BOARD_PASSWORD`] : []),
+    ...(cfg.BOARD_TOKEN ? ["bearer token from BOARD_TOKEN"] : []),
+  ];
+  return ways.length ? ways.join("; or ") : `user ${user}, password in ${resolve(cfg.DATA_DIR, "board-password")}`;
+}
+
 function refuse(err: Error, code: number): never {
   process.stderr.write(`ta-fleet: ${err.message}\n`);
   process.exit(code);
@@ -67,14 +97,33 @@ const asOf = sup.stopping
       return undefined;
     });
 
-const env = { ...process.env, REDIS_URL: stack.redisUrl, DATABASE_URL: stack.databaseUrl, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" };
+const env = {
+  ...process.env,
+  REDIS_URL: stack.redisUrl,
+  DATABASE_URL: stack.databaseUrl,
+  FORCE_COLOR: process.stdout.isTTY ? "1" : "0",
+  LOG_FORMAT: format,
+  // npm's banner and spinner around the release's `npm run migrate` are noise on a terminal too.
+  ...(quiet ? { LOG_LEVEL: "warn", npm_config_loglevel: "silent" } : {}),
+};
 let closeObservability = async () => {
   // replaced below once the fleet's observability is up
 };
 if (asOf && (await sup.start(env))) {
-  const origin = `http://${cfg.WEB_HOST}:${cfg.WEB_PORT}`;
-  const credentials = cfg.BOARD_PASSWORD || cfg.BOARD_TOKEN ? "from BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN" : `user ${cfg.BOARD_USER ?? "admin"}, password in ${resolve(cfg.DATA_DIR, "board-password")}`;
-  log.info({ board: `${origin}/admin/queues`, dashboard: `${origin}/dashboard`, credentials }, "fleet up: bull-board URL and credentials");
+  const origin = `http://${cfg.WEB_HOST.includes(":") ? `[${cfg.WEB_HOST}]` : cfg.WEB_HOST}:${cfg.WEB_PORT}`;
+  const board = `${origin}/admin/queues`;
+  const dashboard = `${origin}/dashboard`;
+  const credentials = whereCredentials();
+  // Every process answered its probe, and each writes its start-up lines before it answers: nothing of the
+  // start-up can print after this.
+  if (format === "pretty") {
+    say(
+      `\nfleet up: ${plan.formation.map(instanceName).join(", ")}; the main job runs next\n` +
+        `  bull-board   ${board}\n  dashboard    ${dashboard}\n  credentials  ${credentials}\n  stop         Ctrl-C, or ${stopCommand(cfg.DATA_DIR)}\n\n`,
+    );
+  } else {
+    log.info({ board, dashboard, credentials }, "fleet up: bull-board URL and credentials");
+  }
   // The main job is one trace: its producer span here, every job of the run under it.
   const obs = startObservability({ service: "start", cfg, log, databaseUrl: stack.databaseUrl, redisUrl: stack.redisUrl });
   const producer = producerSpan(obs.telemetry.tracer, "start main-job", { "run.as_of": asOf });
@@ -82,9 +131,14 @@ if (asOf && (await sup.start(env))) {
     if (producer.span.isRecording()) producer.span.end();
     await obs.close();
   };
-  void runMainJob({ redisUrl: stack.redisUrl, cfg, asOf, abort: sup.done, parent: producer.context })
+  const finished = (text: string) => {
+    if (format !== "pretty") return log.info(`main job finished\n${text}`);
+    // After the progress line (rewritten in place on stderr): the summary, then where the board is again.
+    say(`\nmain job finished\n${text}\n\nthe fleet keeps running: bull-board ${board}; stop with Ctrl-C or ${stopCommand(cfg.DATA_DIR)}\n`);
+  };
+  void runMainJob({ redisUrl: stack.redisUrl, databaseUrl: stack.databaseUrl, cfg, asOf, abort: sup.done, parent: producer.context })
     .then(
-      ({ text }) => log.info(`main job finished\n${text}`),
+      ({ text }) => finished(text),
       (err: Error) => log.error({ err: err.message }, "main job did not complete"),
     )
     .finally(() => producer.span.end());

@@ -7,7 +7,16 @@ import { stopStack } from "../../ops/embedded/stack.ts";
 import { fleetId, fleetProcesses, terminate } from "../../ops/supervisor/procs.ts";
 import { lockFile, stateFile, supervisorPid } from "../../ops/supervisor/state.ts";
 import { START_SCRIPT } from "./paths.ts";
+import { commandLine } from "../command-line.ts";
 
+commandLine(
+  "stop",
+  `Usage: npm run stop
+
+Stops the fleet of DATA_DIR that \`npm start\` runs — through its supervisor, and any of its processes left
+without one — then the embedded Redis and PostgreSQL under DATA_DIR; prints what it stopped.
+`,
+);
 const cfg = config();
 const id = fleetId(cfg.DATA_DIR);
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -10,7 +10,16 @@ import { Fleet } from "../../queues/fleet.ts";
 import { llmQuotaFromConfig, quotaKey } from "../../queues/llm-quota.ts";
 import { registerSchedules } from "../../producers/register-schedules.ts";
 import { schedules } from "../../producers/schedules.ts";
+import { commandLine } from "../command-line.ts";
 
+commandLine(
+  "scheduler",
+  `Usage: node --import tsx apps/scheduler/main.ts
+
+The Procfile's \`scheduler\`: keeps the schedule table (producers/schedules.ts) registered, samples queue depths
+and LLM quota use every 15 s, and serves health probes on HEALTH_PORT (else PORT) until SIGINT/SIGTERM.
+`,
+);
 const rt = await bootstrap("scheduler");
 const obs = startObservability({ service: "scheduler", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
 rt.shutdown.add("observability", () => obs.close());

@@ -1,13 +1,11 @@
 // The web process's HTTP app: bull-board over every fleet queue and the ops dashboard, both behind auth,
 // and health probes.
-import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import { ExpressAdapter } from "@bull-board/express";
 import express, { type Express } from "express";
 import type { Registry } from "prom-client";
 import type { Fleet } from "../../queues/fleet.ts";
 import { answerProbe, type ProbeChecks } from "../../ops/health.ts";
 import { requireAuth, type Credentials } from "./auth.ts";
+import { boardApp } from "./board.ts";
 import { DASHBOARD_PATH, dashboardRouter } from "./dashboard/router.ts";
 import type { DashboardSources } from "./dashboard/deps.ts";
 
@@ -32,13 +30,8 @@ export function createWebApp(opts: WebAppOptions): Express {
     const r = await answerProbe(req.path, opts.probes);
     res.status(r!.status).json(r!.body);
   });
-  const board = new ExpressAdapter().setBasePath(BOARD_PATH);
-  createBullBoard({
-    queues: opts.fleet.allQueues().map((q) => new BullMQAdapter(q, { readOnlyMode: opts.readOnly })),
-    serverAdapter: board,
-    options: { uiConfig: { boardTitle: "ta-fleet" } },
-  });
-  app.use(BOARD_PATH, requireAuth(opts.credentials), board.getRouter());
+  const board = boardApp({ fleet: opts.fleet, readOnly: opts.readOnly, basePath: BOARD_PATH, dashboardPath: opts.dashboard ? DASHBOARD_PATH : undefined });
+  app.use(BOARD_PATH, requireAuth(opts.credentials), board);
   const registry = opts.metrics;
   if (registry) {
     // Behind the board's auth: it lists queues, volumes and data quality. Prometheus scrapes it with

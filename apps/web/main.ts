@@ -15,7 +15,16 @@ import { InsecureBindError, resolveCredentials, type ResolvedCredentials } from 
 import { DASHBOARD_PATH } from "./dashboard/router.ts";
 // The LLM layer owns the budgets; the dashboard only reads their live use.
 import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
+import { commandLine } from "../command-line.ts";
 
+commandLine(
+  "web",
+  `Usage: node --import tsx apps/web/main.ts
+
+The Procfile's \`web\`: bull-board at /admin/queues, the ops dashboard at /dashboard, /metrics (all behind
+BOARD_USER/BOARD_PASSWORD or BOARD_TOKEN) and /health/* on WEB_HOST:WEB_PORT until SIGINT/SIGTERM.
+`,
+);
 // Decided before anything starts: no credentials on a non-loopback address is refused outright.
 let auth: ResolvedCredentials;
 try {

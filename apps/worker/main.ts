@@ -1,10 +1,10 @@
 // The `worker` process: `node --import tsx apps/worker/main.ts [--queues stage,backtest] [--concurrency 4]`.
 // Scale horizontally by running more of them (Procfile worker=N, or more hosts on the same Redis).
-import { parseArgs } from "node:util";
 import { Fleet } from "../../queues/fleet.ts";
 import { KINDS, selectKinds, type KindName } from "../../queues/registry.ts";
 import { config } from "../../ops/config.ts";
 import { bootstrap } from "../bootstrap.ts";
+import { commandLine } from "../command-line.ts";
 import { startHealthServer } from "../../ops/health.ts";
 import { standardProbes } from "../probes.ts";
 import { buildProcessors } from "../../workers/processors.ts";
@@ -14,8 +14,15 @@ import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import type { JobKind } from "../../queues/kind.ts";
 
+const USAGE = `Usage: npm run worker -- [--queues a,b] [--concurrency N]
+
+Consumes the fleet's queues until SIGINT/SIGTERM (Procfile \`worker\`; scale by running more).
+  --queues a,b       the queues to consume (default WORKER_QUEUES, else every kind)
+  --concurrency N    jobs in flight per queue, 1..1000 (default WORKER_CONCURRENCY)
+`;
+
 function flags() {
-  const { values } = parseArgs({ options: { queues: { type: "string" }, concurrency: { type: "string" } }, strict: true });
+  const { values } = commandLine("worker", USAGE, { options: { queues: { type: "string" }, concurrency: { type: "string" } } });
   // Both lists are checked before anything connects, with the same rule; a bad WORKER_QUEUES is an error
   // even where --queues overrides it, like any other bad variable.
   const configured = kinds(config().WORKER_QUEUES, "WORKER_QUEUES");

@@ -36,3 +36,19 @@ export async function findAsset(db: Pool | PoolClient, symbol: string): Promise<
   );
   return rows[0];
 }
+
+/** Every symbol in the assets table, in byte order (what a CLI lists as the known symbols). */
+export async function knownSymbols(db: Pick<Pool | PoolClient, "query">): Promise<string[]> {
+  const { rows } = await db.query<{ symbol: string }>(`SELECT symbol FROM assets ORDER BY symbol COLLATE "C"`);
+  return rows.map((r) => r.symbol);
+}
+
+/** Why `symbols` (the value of `field`) cannot be refreshed: the first unknown one and the known list; undefined when all are known. */
+export async function unknownSymbolProblem(db: Pick<Pool | PoolClient, "query">, field: string, symbols: readonly string[]): Promise<string | undefined> {
+  const known = await knownSymbols(db);
+  const have = new Set(known);
+  const unknown = symbols.find((s) => !have.has(s));
+  if (unknown === undefined) return undefined;
+  const hint = known.length ? `known: ${known.join(", ")}` : "no asset is known yet; import prices first: npm run import -- <file.csv> --symbol X --session CRYPTO|EQUITY";
+  return `${field}: unknown symbol ${JSON.stringify(unknown)} (${hint})`;
+}

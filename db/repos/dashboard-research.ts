@@ -25,6 +25,8 @@ export interface BacktestListRow {
   trades: number;
   exposure: number;
   createdAt: Date;
+  /** The daily-refresh run whose job stored it (its workflow events name the job); null outside a run. */
+  flowRunId: string | null;
 }
 
 export interface BacktestFilter {
@@ -33,16 +35,25 @@ export interface BacktestFilter {
   signalType?: string | undefined;
 }
 
-/** The newest stored backtests with their headline metrics. */
+/** The newest stored backtests with their headline metrics and the flow run each belongs to. */
 export async function listBacktests(db: Db, f: BacktestFilter): Promise<BacktestListRow[]> {
+  // workflow_events.metadata.jobId ties a run's jobs to the run; one pass over the events of the listed jobs
+  // (a job id belongs to one run only: reruns get their own ids).
   const { rows } = await db.query<BacktestListRow>(
-    `SELECT r.run_id::float8 AS "runId", r.job_id AS "jobId", a.symbol, r.signal_type AS "signalType", s.signal_name AS "signalName",
-            r.params, to_char(r.period_start, 'YYYY-MM-DD') AS "periodStart", to_char(r.period_end, 'YYYY-MM-DD') AS "periodEnd",
-            r.fee_bps AS "feeBps", r.total_return AS "totalReturn", r.cagr, r.sharpe, r.sortino, r.max_drawdown AS "maxDrawdown",
-            r.calmar, r.win_rate AS "winRate", r.profit_factor AS "profitFactor", r.trades, r.exposure, r.created_at AS "createdAt"
-     FROM backtest_runs r JOIN assets a USING (asset_id) LEFT JOIN dim_signals s USING (signal_id)
-     WHERE ($1::text IS NULL OR a.symbol = $1) AND ($2::text IS NULL OR r.signal_type = $2)
-     ORDER BY r.created_at DESC, r.run_id DESC LIMIT $3`,
+    `WITH r AS (
+       SELECT r.run_id::float8 AS "runId", r.job_id AS "jobId", a.symbol, r.signal_type AS "signalType", s.signal_name AS "signalName",
+              r.params, to_char(r.period_start, 'YYYY-MM-DD') AS "periodStart", to_char(r.period_end, 'YYYY-MM-DD') AS "periodEnd",
+              r.fee_bps AS "feeBps", r.total_return AS "totalReturn", r.cagr, r.sharpe, r.sortino, r.max_drawdown AS "maxDrawdown",
+              r.calmar, r.win_rate AS "winRate", r.profit_factor AS "profitFactor", r.trades, r.exposure, r.created_at AS "createdAt"
+       FROM backtest_runs r JOIN assets a USING (asset_id) LEFT JOIN dim_signals s USING (signal_id)
+       WHERE ($1::text IS NULL OR a.symbol = $1) AND ($2::text IS NULL OR r.signal_type = $2)
+       ORDER BY r.created_at DESC, r.run_id DESC LIMIT $3),
+     w AS (
+       SELECT DISTINCT ON (e.metadata->>'jobId') e.metadata->>'jobId' AS job_id, e.workflow_id
+       FROM observability.workflow_events e WHERE e.metadata->>'jobId' IN (SELECT "jobId" FROM r)
+       ORDER BY e.metadata->>'jobId', e.recorded_at DESC)
+     SELECT r.*, w.workflow_id AS "flowRunId" FROM r LEFT JOIN w ON w.job_id = r."jobId"
+     ORDER BY r."createdAt" DESC, r."runId" DESC`,
     [f.symbol ?? null, f.signalType ?? null, f.limit],
   );
   return rows;

@@ -22,6 +22,12 @@ export async function activeSignalIds(pool: Db): Promise<number[]> {
   return rows.map((r) => r.signal_id);
 }
 
+/** signal_name of each of `ids` still in dim_signals (run summaries name strategies by it). */
+export async function signalNames(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  const { rows } = await db.query<{ signal_id: number; signal_name: string }>("SELECT signal_id, signal_name FROM dim_signals WHERE signal_id = ANY($1::int[])", [ids]);
+  return new Map(rows.map((r) => [r.signal_id, r.signal_name]));
+}
+
 export async function getSignal(db: Db, signalId: number): Promise<SignalConfig | undefined> {
   const { rows } = await db.query<SignalConfig>("SELECT signal_id, signal_type, signal_name, params, is_active FROM dim_signals WHERE signal_id = $1", [signalId]);
   return rows[0];

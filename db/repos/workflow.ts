@@ -87,3 +87,19 @@ export async function workflowHistory(db: Db, correlationId: string): Promise<Wo
     events: r.events,
   }));
 }
+
+export interface WorkflowState {
+  status: WorkflowStatus;
+  phase: string;
+  metadata: Record<string, unknown>;
+  updatedAt: Date;
+}
+
+/** The recorded state of those of `workflowIds` that have a row, by workflow id (one query for any number). */
+export async function workflowStates(db: Db, workflowIds: readonly string[]): Promise<Map<string, WorkflowState>> {
+  const { rows } = await db.query<{ workflow_id: string; status: WorkflowStatus; current_phase: string; metadata: Record<string, unknown>; updated_at: Date }>(
+    `SELECT workflow_id, status, current_phase, metadata, updated_at FROM observability.workflow_state WHERE workflow_id = ANY($1::text[])`,
+    [workflowIds],
+  );
+  return new Map(rows.map((r) => [r.workflow_id, { status: r.status, phase: r.current_phase, metadata: r.metadata, updatedAt: r.updated_at }]));
+}

@@ -8,6 +8,8 @@ import { alive } from "../embedded/process.ts";
 export const FLEET_ID_ENV = "TA_FLEET_ID";
 /** Set in every fleet process: the supervisor's pid, which the process watches (ops/supervised.ts). */
 export const SUPERVISOR_PID_ENV = "TA_FLEET_SUPERVISOR_PID";
+/** Set in every fleet process: its Procfile instance (`worker.2`, `release`), which its log lines name. */
+export const FLEET_PROCESS_ENV = "FLEET_PROCESS";
 
 export const fleetId = (dataDir: string) => resolve(dataDir);
 
@@ -42,7 +44,7 @@ export function fleetProcesses(id: string): Array<{ pid: number; name: string }>
     try {
       const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
       if (!env.includes(needle) || !running(pid)) continue;
-      const name = env.find((e) => e.startsWith("FLEET_PROCESS="))?.slice("FLEET_PROCESS=".length);
+      const name = env.find((e) => e.startsWith(`${FLEET_PROCESS_ENV}=`))?.slice(FLEET_PROCESS_ENV.length + 1);
       found.push({ pid, name: name ? `${name} (${cmdline(pid).slice(0, 60)})` : cmdline(pid).slice(0, 80) });
     } catch {
       // gone meanwhile, or not ours to read

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { get } from "node:http";
 import type { Logger } from "../logger.ts";
 import type { PortPlan } from "./ports.ts";
-import { FLEET_ID_ENV, SUPERVISOR_PID_ENV, fleetId, signal } from "./procs.ts";
+import { FLEET_ID_ENV, FLEET_PROCESS_ENV, SUPERVISOR_PID_ENV, fleetId, signal } from "./procs.ts";
 import { instanceName, RELEASE, type Formation, type Procfile } from "./procfile.ts";
 import type { FleetLock } from "./state.ts";
 
@@ -105,7 +105,7 @@ export class Supervisor {
     this.env = env;
     const release = this.opts.procfile.get(RELEASE);
     if (release !== undefined) {
-      this.release = this.spawn(RELEASE, release, {});
+      this.release = this.spawn(RELEASE, release, {}, "debug");
       const exit = await this.release.exited;
       if (this.phase !== "starting") return false;
       if (exit.code !== 0) {
@@ -143,19 +143,21 @@ export class Supervisor {
   }
 
   private launch(inst: Instance): void {
+    // A restart is news; the first start is summed up by "fleet started".
+    const restart = inst.startedAt !== 0;
     inst.startedAt = Date.now();
-    inst.proc = this.spawn(inst.name, inst.command, { HEALTH_PORT: String(inst.port) });
+    inst.proc = this.spawn(inst.name, inst.command, { HEALTH_PORT: String(inst.port) }, restart ? "info" : "debug");
     const proc = inst.proc;
     void proc.exited.then((exit) => this.onExit(inst, proc, exit));
     this.recordState();
   }
 
-  private spawn(name: string, command: string, env: NodeJS.ProcessEnv): Proc {
+  private spawn(name: string, command: string, env: NodeJS.ProcessEnv, level: "info" | "debug"): Proc {
     // detached: a process group of its own, so terminal signals reach only the supervisor, and a stop
     // reaches everything the process started. stdio inherited: no pipe through us that could break.
     const child = spawn("sh", ["-c", command], {
       cwd: this.opts.cwd,
-      env: { ...this.env, ...env, FLEET_PROCESS: name, [SUPERVISOR_PID_ENV]: String(process.pid), [FLEET_ID_ENV]: fleetId(this.opts.lock.dataDir) },
+      env: { ...this.env, ...env, [FLEET_PROCESS_ENV]: name, [SUPERVISOR_PID_ENV]: String(process.pid), [FLEET_ID_ENV]: fleetId(this.opts.lock.dataDir) },
       stdio: "inherit",
       detached: true,
     });
@@ -169,7 +171,7 @@ export class Supervisor {
       }),
     };
     void proc.exited.then((exit) => (proc.exit = exit));
-    this.opts.log.info({ process: name, childPid: child.pid, port: env.HEALTH_PORT ? Number(env.HEALTH_PORT) : undefined }, `${name} spawned`);
+    this.opts.log[level]({ process: name, childPid: child.pid, port: env.HEALTH_PORT ? Number(env.HEALTH_PORT) : undefined }, `${name} spawned`);
     return proc;
   }
 

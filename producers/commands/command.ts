@@ -3,6 +3,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { Context } from "@opentelemetry/api";
 import type { Config } from "../../ops/config.ts";
+import { createPool, type Pool } from "../../db/pool.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 
 export class UsageError extends Error {
@@ -51,4 +52,14 @@ export function positiveSeconds(flag: string, value: unknown, fallback: number):
   const n = Number(value);
   if (!(n > 0)) throw new UsageError(`${flag}: must be a positive number of seconds (got ${JSON.stringify(value)})`);
   return n;
+}
+
+/** Runs `fn` with one connection to the fleet's database, closed when it settles (a wait never holds one). */
+export async function withDatabase<T>(ctx: CommandContext, fn: (db: Pool) => Promise<T>): Promise<T> {
+  const db = createPool(await ctx.databaseUrl(), { max: 1, applicationName: "ta-fleet:enqueue" });
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
 }

@@ -4,8 +4,9 @@ import type { BacktestResult } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
 import { emaGridSize, parseRange, type IntRange } from "../../compute/backtest/sweep-grid.ts";
+import { requireKnownAssets } from "../assets.ts";
 import { progressLine, waitForJob } from "../progress.ts";
-import { UsageError, check, positiveSeconds, type Command } from "./command.ts";
+import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
 
 const int = (flag: string, v: unknown, lo: number, hi: number, fallback: number) => {
   if (v === undefined) return fallback;
@@ -18,7 +19,7 @@ export const sweepCommand: Command = {
   name: "sweep",
   summary: "A parameter sweep of a strategy over one asset, ranked by Sharpe (full grid kept for a heatmap).",
   help: `      --strategy ema_cross  Strategy (ema_cross)
-      --asset SYMBOL        Asset whose daily bars are backtested
+      --asset SYMBOL        Asset whose daily bars are backtested (must be in the assets table)
       --fast LO..HI[:STEP]  Fast EMA periods
       --slow LO..HI[:STEP]  Slow EMA periods (only fast < slow pairs run)
       --step N              Step for ranges given without one (default 1)
@@ -68,6 +69,7 @@ export const sweepCommand: Command = {
     const spec = { asset, strategy: "ema_cross" as const, fast, slow, feeBps, topN: int("--top", values.top, 1, 1000, 10), chunkSize: int("--chunk-size", values["chunk-size"], 1, 5000, 250) };
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
+      await withDatabase(ctx, (db) => requireKnownAssets(db, "--asset", [asset]));
       const fleet = await ctx.fleet();
       const r = await enqueueSweep(fleet, spec, await ctx.trace());
       ctx.out.write(`${r.created ? "enqueued" : "already enqueued"} sweep ${r.sweepId}: ${r.combos} combinations in ${r.chunks} jobs\n`);

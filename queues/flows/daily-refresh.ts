@@ -12,7 +12,7 @@
 // failures, so the asset summary and the run root always run and reach a final state; one strategy's
 // failure does not block the others (ignoreDependencyOnFailure on strategy→gate).
 import { createHash } from "node:crypto";
-import type { FlowJob, JobsOptions } from "bullmq";
+import type { FlowJob, Job, JobsOptions } from "bullmq";
 import type { Context } from "@opentelemetry/api";
 import { flowNode } from "../enqueue.ts";
 import type { Fleet } from "../fleet.ts";
@@ -52,6 +52,7 @@ export function runKey(asOf: string, assets: readonly string[], rerun?: number):
 // payloads to their kind's jobId, so no id is formatted by hand. Ids below the root are per (asset, day,
 // rerun): the same work never runs twice under two runs.
 const common = (k: RunIds) => ({ asOf: k.asOf, runId: k.runId, ...(k.rerun ? { rerun: k.rerun } : {}) });
+const runPayload = (assets: readonly string[], k: RunIds): PayloadOf<typeof flowKind> => ({ node: "run", assets: [...new Set(assets)], ...common(k) });
 const stagePayload = (s: StageName, asset: string, k: RunIds): PayloadOf<typeof stageKind> => ({ stage: s, asset, ...common(k) });
 const gatePayload = (gate: "indicators" | "strategies", asset: string, k: RunIds): PayloadOf<typeof flowKind> => ({ node: "gate", gate, asset, step: "start", ...common(k) });
 const assetPayload = (asset: string, k: RunIds): PayloadOf<typeof flowKind> => ({ node: "asset", asset, ...common(k) });
@@ -81,10 +82,9 @@ export function assetTree(fleet: Prefixed, asset: string, k: RunKey): FlowJob {
 }
 
 export function runTree(fleet: Prefixed, assets: string[], k: RunKey): FlowJob {
-  const unique = [...new Set(assets)];
   return {
-    ...flowNode(fleet, flowKind, { node: "run", assets: unique, ...common(k) }, {}, k.parent),
-    children: unique.map((a) => assetTree(fleet, a, k)),
+    ...flowNode(fleet, flowKind, runPayload(assets, k), {}, k.parent),
+    children: [...new Set(assets)].map((a) => assetTree(fleet, a, k)),
   };
 }
 
@@ -113,6 +113,33 @@ export const assetNodeId = (asset: string, k: RunIds) => flowKind.jobId(assetPay
 /** Job id of the backtest that ends strategy `signalId`'s chain (the strategies gate reads its outcome). */
 export const strategyJobId = (signalId: number, asset: string, k: RunIds) => backtestKind.jobId(backtestPayload(signalId, asset, k))!;
 
+/** What already holds rerun number `rerun` (none: the day's first run) of day `asOf` for `assets`. */
+export interface RunSlot {
+  runId: string;
+  rootJobId: string;
+  /** The root of this very run (same day, rerun number and asset set), when it was added before. */
+  root?: Job;
+  /** Otherwise: an asset that another run of that day already has under this rerun number. */
+  taken?: { asset: string; runId: string };
+}
+
+/**
+ * Looks the slot up by job ids (a run's root, and per asset its summary node, whose id has no asset set in
+ * it): a slot with neither is free, and dailyRefresh adds a run there. Reruns are numbered per day and asset.
+ */
+export async function runSlot(fleet: Fleet, assets: readonly string[], asOf: string, rerun?: number): Promise<RunSlot> {
+  const k = runKey(asOf, assets, rerun);
+  const rootJobId = flowKind.jobId(runPayload(assets, k))!;
+  const flows = fleet.queue(flowKind);
+  const root = await flows.getJob(rootJobId);
+  if (root) return { runId: k.runId, rootJobId, root };
+  for (const asset of new Set(assets)) {
+    const other = await flows.getJob(assetNodeId(asset, k));
+    if (other) return { runId: k.runId, rootJobId, taken: { asset, runId: String(other.data.runId) } };
+  }
+  return { runId: k.runId, rootJobId };
+}
+
 export class RunConflictError extends Error {
   override name = "RunConflictError";
 }
@@ -129,17 +156,11 @@ export interface DailyRefreshResult {
  * another run of that day already covers one of the assets (use a rerun number to run it again).
  */
 export async function dailyRefresh(fleet: Fleet, assets: string[], asOf: string, opts: { rerun?: number; parent?: Context } = {}): Promise<DailyRefreshResult> {
-  const k = { ...runKey(asOf, assets, opts.rerun), ...(opts.parent ? { parent: opts.parent } : {}) };
-  const tree = runTree(fleet, assets, k);
-  const rootJobId = tree.opts!.jobId!;
-  const flows = fleet.queue(flowKind);
-  if (await flows.getJob(rootJobId)) return { runId: k.runId, rootJobId, created: false };
-  for (const asset of new Set(assets)) {
-    const other = await flows.getJob(assetNodeId(asset, k));
-    if (other) {
-      throw new RunConflictError(`${asset} is already in run ${other.data.runId} for ${asOf}; pass a rerun number (--rerun N) to run it again`);
-    }
+  const slot = await runSlot(fleet, assets, asOf, opts.rerun);
+  if (slot.root) return { runId: slot.runId, rootJobId: slot.rootJobId, created: false };
+  if (slot.taken) {
+    throw new RunConflictError(`${slot.taken.asset} is already in run ${slot.taken.runId} for ${asOf}; pass a rerun number (--rerun N) to run it again`);
   }
-  await fleet.flowProducer().add(tree);
-  return { runId: k.runId, rootJobId, created: true };
+  await fleet.flowProducer().add(runTree(fleet, assets, { ...runKey(asOf, assets, opts.rerun), ...(opts.parent ? { parent: opts.parent } : {}) }));
+  return { runId: slot.runId, rootJobId: slot.rootJobId, created: true };
 }

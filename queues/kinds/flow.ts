@@ -5,15 +5,49 @@ import { BASE_JOB_OPTIONS, defineKind, isoDate, rerunSuffix, runId, symbol } fro
 // that add their dependants when they run (a BullMQ flow is a tree; gates turn it into the DAG).
 export type AssetStatus = "completed" | "partial" | "failed" | "skipped";
 
+/**
+ * The job at the bottom of a failure chain and its own reason. A parent failed by a required child only
+ * says "child <key> failed"; this is the job that actually broke.
+ */
+export interface FailureCause {
+  reason: string;
+  queue: string;
+  jobId: string;
+}
+
+export interface StrategySummary {
+  signalId: number;
+  /** dim_signals.signal_name when the summary was built (absent when the worker was not given the names). */
+  name?: string;
+  status: "completed" | "failed";
+  /** What the strategy's chain reported: BullMQ's "child … failed" when its signal failed the backtest. */
+  reason?: string;
+  cause?: FailureCause;
+  sharpe?: number;
+  totalReturn?: number;
+}
+
 export interface AssetSummary {
   asset: string;
   status: AssetStatus;
-  /** First stage (or strategy) that failed, and why. */
+  /** First stage (or strategy) that failed, and what it reported (a wrapper when a dependency failed it). */
   failedAt?: string;
   reason?: string;
-  strategies?: Array<{ signalId: number; status: "completed" | "failed"; reason?: string; sharpe?: number; totalReturn?: number }>;
+  /** Root cause of that failure. */
+  cause?: FailureCause;
+  strategies?: StrategySummary[];
   quality?: { score: number; status: string };
 }
+
+/** "ema_9_21 (#1)"; "#1" when the name is not known. */
+export const strategyLabel = (s: Pick<StrategySummary, "signalId" | "name">): string => (s.name ? `${s.name} (#${s.signalId})` : `#${s.signalId}`);
+
+/** The step a failed strategy is reported at: "strategy ema_9_21 (#1)". */
+export const strategyStep = (s: Pick<StrategySummary, "signalId" | "name">): string => `strategy ${strategyLabel(s)}`;
+
+/** Why something failed, root cause first with the job it happened in; the reported reason when no cause was found. */
+export const failureText = (x: { reason?: string; cause?: FailureCause }): string =>
+  x.cause ? `${x.cause.reason} (job ${x.cause.queue}/${x.cause.jobId})` : (x.reason ?? "");
 
 export interface RunSummary {
   runId: string;

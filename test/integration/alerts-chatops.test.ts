@@ -9,7 +9,8 @@ import { redisHandledUpdates } from "../../apps/bot/handled-updates.ts";
 import { ChatOpsPoller } from "../../apps/bot/poller.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { enqueue } from "../../queues/enqueue.ts";
-import { KIND_NAMES, stageKind } from "../../queues/registry.ts";
+import { runKey, strategyChildren, strategyJobId } from "../../queues/flows/daily-refresh.ts";
+import { backtestKind, KIND_NAMES, signalKind, stageKind } from "../../queues/registry.ts";
 import { PermanentError } from "../../workers/errors.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
@@ -130,6 +131,24 @@ describe("chat-ops commands", () => {
     expect(await ask(READER, "/failed nope")).toBe(`⚠️ unknown queue "nope"; known queues: ${KIND_NAMES.join(", ")}`);
     expect(await ask(READER, "/failed")).toBe("⚠️ usage: /failed <queue>");
     expect(await ask(READER, "/failed@ta_fleet_bot llm")).toBe("✅ llm: no failed jobs");
+  });
+
+  it("/failed names the job that broke, not BullMQ's \"child … failed\", for a job its child failed", async () => {
+    const k = runKey("2026-11-21", ["SOL-USD"]);
+    const signals = await tf.worker(signalKind, async () => {
+      throw new PermanentError("dim_signals 4 (broken): params.slow: must be greater than fast (got 10)");
+    });
+    const backtests = await tf.worker(backtestKind, async () => ({ mode: "signal" as const }));
+    // One strategy chain as the strategies gate adds it: a backtest that its signal fails (required edge).
+    const [chain] = strategyChildren(tf.fleet, "SOL-USD", k, [4]);
+    await tf.fleet.flowProducer().add(chain!);
+    const id = strategyJobId(4, "SOL-USD", k);
+    await poll(async () => (await tf.fleet.queue(backtestKind).getJobState(id)) === "failed" || undefined, `${id} to fail`);
+    await Promise.all([signals.close(), backtests.close()]);
+    const reply = (await ask(READER, "/failed backtest")).split("\n");
+    expect(reply[0]).toBe("❌ backtest: 1 failed job");
+    expect(reply[1]).toMatch(new RegExp(`^• ${id.replaceAll(".", "\\.")} \\(signal\\) · attempts \\d/3 · \\d+ s ago$`));
+    expect(reply[2]).toBe("  dim_signals 4 (broken): params.slow: must be greater than fast (got 10) (job signal/signal.4.SOL-USD.2026-11-21)");
   });
 
   it("/retry moves one failed job, or all of them, back to waiting", async () => {

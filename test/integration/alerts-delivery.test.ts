@@ -14,7 +14,6 @@ import { serverError, startFakeTelegram, tooManyRequests, type FakeTelegram } fr
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { memoryLogger } from "../helpers/log.ts";
-import { poll } from "../helpers/wait.ts";
 
 const CHATS = ["111", "222"];
 let db: TestDatabase;

@@ -1,6 +1,7 @@
 // Event rules as things happen, with real workers: a job failing after its last attempt (once, not per
-// attempt), an unrecoverable failure, a stalled job, flow runs ending partial and then completed — and
-// events that happen while the watcher is down are handled when it starts again.
+// attempt), an unrecoverable failure, a stalled job, flow runs ending partial and then completed, a real
+// run's failure named by its root cause — and events that happen while the watcher is down are handled
+// when it starts again.
 import { Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertRow } from "../../db/repos/alerts.ts";
@@ -9,9 +10,11 @@ import { EventWatcher } from "../../alerts/watch.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { closeRedis, createRedis } from "../../queues/connection.ts";
 import { enqueue } from "../../queues/enqueue.ts";
+import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
-import { flowKind, stageKind } from "../../queues/registry.ts";
+import { backtestKind, flowKind, signalKind, stageKind } from "../../queues/registry.ts";
 import { PermanentError } from "../../workers/errors.ts";
+import { flowProcessor } from "../../workers/flow/index.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { memoryLogger } from "../helpers/log.ts";
@@ -142,6 +145,26 @@ describe("event rules", () => {
     await enqueue(tf.fleet, flowKind, { node: "run", runId: "r2", asOf: "2026-11-22", assets: ["BTC-USD"] });
     const resolved = await alert("flow-run:daily-refresh", (r) => r.resolved_at !== null);
     expect(resolved.alert_id).toBe(partial.alert_id);
+  });
+
+  it("a daily-refresh run with a failed strategy alerts with the root cause, its job and the strategy's name", async () => {
+    await watch();
+    const names = new Map([[1, "ema_9_21"], [2, "broken"]]);
+    await tf.worker(flowKind, flowProcessor({ fleet: tf.fleet, activeSignalIds: async () => [...names.keys()], signalNames: async () => names }));
+    await tf.worker(stageKind, async (p) => ({ stage: p.stage, asset: p.asset, rowsWritten: 1 }));
+    await tf.worker(signalKind, async (p) => {
+      if (p.signalId === 2) throw new PermanentError("dim_signals 2 (broken): params.slow: must be greater than fast (got 10)");
+      return { signalId: p.signalId, asset: p.asset, signalType: "test", rowsWritten: 1, featureVersionHash: "0", openPositions: 0 };
+    });
+    await tf.worker(backtestKind, async () => ({ mode: "signal" as const }));
+    const { runId } = await dailyRefresh(tf.fleet, ["AAA"], "2026-11-21");
+    const row = await alert("flow-run:daily-refresh");
+    expect(row.severity).toBe("warning");
+    expect(row.message.split("\n")).toEqual([
+      "status: partial (1 of 1 assets not completed)",
+      `run: ${runId}`,
+      "AAA: partial at strategy broken (#2): dim_signals 2 (broken): params.slow: must be greater than fast (got 10) (job signal/signal.2.AAA.2026-11-21)",
+    ]);
   });
 
   it("events while the watcher is down are handled when it starts again", async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { upsertAsset } from "../../db/repos/assets.ts";
 import { Fleet } from "../../queues/fleet.ts";
 import { runKey, runTree } from "../../queues/flows/daily-refresh.ts";
 import { KINDS, type KindName } from "../../queues/registry.ts";
@@ -83,6 +84,8 @@ describe("CLI exits", () => {
   it("enqueue --wait: SIGTERM stops the waiting at once (exit 143) and leaves the run enqueued whole", async () => {
     const asOf = "2022-11-15";
     const assets = ["BTC-USD", "ETH-USD"];
+    // The CLI enqueues only symbols the assets table knows.
+    for (const a of assets) await upsertAsset(db.pool, a, "CRYPTO");
     const p = run("apps/cli/enqueue.ts", ["daily-refresh", "--assets", assets.join(","), "--as-of", asOf, "--wait", "--timeout", "600"]);
     const first = await within(p.nextLine(), 30_000, "the enqueue line");
     const runId = /^enqueued run (\S+) \(root job (\S+)\)/.exec(first ?? "");

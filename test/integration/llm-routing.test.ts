@@ -20,7 +20,6 @@ import { ALL_KEYS, FAST_RETRY, llmWorker, providersFor, roomyBudgets, settled, s
 let db: TestDatabase;
 let fakes: Fakes;
 let tf: TestFleet;
-let worker: Awaited<ReturnType<typeof llmWorker>>["worker"];
 // Real job spans (the fleet's telemetry hooks), kept in memory for the secrets check.
 const spans = new InMemorySpanExporter();
 const tracing = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -40,7 +39,7 @@ afterEach(async () => {
 async function setup(o: Parameters<typeof llmWorker>[2] extends infer O ? Partial<O> : never = {}) {
   fakes = await startFakes();
   tf = testFleet("llm");
-  ({ worker } = await llmWorker(tf, db, { providers: providersFor(fakes), hooks, ...o }));
+  await llmWorker(tf, db, { providers: providersFor(fakes), hooks, ...o });
 }
 const task = (extra: Record<string, unknown> = {}) => enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId(extra.provider as string | undefined), prompt: "Summarise the day.", ...extra });
 const calls = async (taskId: string) =>

@@ -1,13 +1,11 @@
 // The operator UI in headless Chromium: bull-board and the ops dashboard over data from real runs (two
 // daily refreshes of BTC-USD through the real workers with telemetry, a small sweep, an offline LLM task,
 // alerts from the real watcher and rules). Screenshots go to test-artifacts/ui/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Job } from "bullmq";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importPrices } from "../../db/import/import-prices.ts";
 import { insertSignal } from "../../db/repos/signals.ts";
@@ -15,7 +13,6 @@ import { DATA_DIR } from "../../db/sample-data.ts";
 import { createAlerting, type Alerting } from "../../alerts/alerting.ts";
 import { EventWatcher } from "../../alerts/watch.ts";
 import { parseConfig } from "../../ops/config.ts";
-import { createWebApp } from "../../apps/web/app.ts";
 import type { DashboardSources } from "../../apps/web/dashboard/deps.ts";
 import { registerSchedules } from "../../producers/register-schedules.ts";
 import { schedules } from "../../producers/schedules.ts";
@@ -31,20 +28,14 @@ import { newTaskId } from "../../workers/llm/task-id.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../apps/worker/observability.ts";
 import { buildProcessors } from "../../workers/processors.ts";
 import { spanAttributesFor } from "../../workers/span-attributes.ts";
-import { requireInCi } from "../helpers/ci.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { redisUrl } from "../helpers/redis.ts";
 import { poll } from "../helpers/wait.ts";
-import { canvasInk, listen, SHOTS, shot, unauthenticated } from "../helpers/browser.ts";
+import { canvasInk, launchChromium, openDashboard, SHOTS, shot, skipWithoutChromium, UI_PASSWORD, UI_USER, unauthenticated, webPair } from "../helpers/browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-// Without chromium a developer's run skips; CI installs it (.ci/run), and with CI set a missing chromium
-// fails this file.
-const skip = requireInCi(`chromium (${CHROMIUM})`, existsSync(CHROMIUM));
+const skip = skipWithoutChromium();
 
-const USER = "operator";
-const PASSWORD = "correct horse battery staple";
 const QUEUES = Object.keys(KINDS) as KindName[];
 const OLD_DAY = "2022-06-30";
 const DAY = "2022-11-15";
@@ -63,6 +54,8 @@ let page: Page;
 let profile: string;
 const runB = runKey(DAY, ["BTC-USD"]).runId;
 let sweepId: string;
+/** Signal id of the strategy with bad parameters. */
+let broken: number;
 
 async function dailyRefresh(asOf: string): Promise<void> {
   const { runId } = runKey(asOf, ["BTC-USD"]);
@@ -90,7 +83,7 @@ beforeAll(async () => {
 
   await dailyRefresh(OLD_DAY); // completes
   // A strategy with bad parameters: its signal job fails unrecoverably, so the next run ends partial.
-  await insertSignal(db.pool, "ema_crossover", "broken", { fast: 30, slow: 10 });
+  broken = (await insertSignal(db.pool, "ema_crossover", "broken", { fast: 30, slow: 10 })).signal_id;
   await dailyRefresh(DAY);
   const sweep = await enqueueSweep(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 20, 3], slow: [10, 60, 5], feeBps: 10, topN: 5, chunkSize: 40 });
   sweepId = sweep.sweepId;
@@ -113,24 +106,11 @@ beforeAll(async () => {
     llmTz: cfg.LLM_QUOTA_TZ,
     log: tf.log.log,
   };
-  const probes = { liveness: {}, readiness: {}, startup: {} };
-  const credentials = { user: USER, password: PASSWORD };
-  const rw = await listen(createWebApp({ fleet: tf.fleet, credentials, readOnly: false, probes, dashboard }));
-  const ro = await listen(createWebApp({ fleet: tf.fleet, credentials, readOnly: true, probes, dashboard }));
-  servers = [rw, ro];
-  base = `http://127.0.0.1:${(rw.address() as AddressInfo).port}`;
-  readOnlyBase = `http://127.0.0.1:${(ro.address() as AddressInfo).port}`;
+  ({ servers, base, readOnlyBase } = await webPair(tf.fleet, dashboard));
 
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), "ui-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    httpCredentials: { username: USER, password: PASSWORD },
-    viewport: { width: 1440, height: 900 },
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  ({ browser, page, profile } = await launchChromium("ui-chromium-"));
 }, 90_000);
 
 afterAll(async () => {
@@ -145,20 +125,15 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-/** Opens a dashboard page and waits until its script has loaded everything (body[data-ready]). */
-async function open(path: string): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.waitForSelector("body[data-ready]");
-  expect(await page.getAttribute("body", "data-ready"), (await page.textContent("#status")) ?? "").toBe("ok");
-}
+const open = (path: string) => openDashboard(page, `${base}${path}`);
 
 describe.skipIf(skip)("operator UI in Chromium", () => {
   it("refuses unauthenticated access, names bad parameters, and refuses writes when read-only", async () => {
     for (const path of ["/admin/queues", "/admin/queues/api/queues", "/dashboard", "/dashboard/api/runs"]) {
       expect(await unauthenticated(base, path), path).toEqual({ status: 401, challenge: true });
-      expect(await unauthenticated(base, path, `Basic ${Buffer.from(`${USER}:wrong`).toString("base64")}`), path).toEqual({ status: 401, challenge: true });
+      expect(await unauthenticated(base, path, `Basic ${Buffer.from(`${UI_USER}:wrong`).toString("base64")}`), path).toEqual({ status: 401, challenge: true });
     }
-    const auth = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
+    const auth = { authorization: `Basic ${Buffer.from(`${UI_USER}:${UI_PASSWORD}`).toString("base64")}` };
     const bad = await fetch(`${base}/dashboard/api/fleet/series?window=abc`, { headers: auth });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ parameter: "window", value: "abc", error: expect.stringContaining('window="abc"') });
@@ -178,7 +153,7 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     for (const id of ["daily-refresh", "metrics-partitions", "quality-rollup"]) await page.getByText(id).first().waitFor();
     await shot(page, "bull-board-schedulers");
     // The run root's page: its data and result are readable and its flow tree (asset → gates → stages) loads.
-    const auth = { authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}` };
+    const auth = { authorization: `Basic ${Buffer.from(`${UI_USER}:${UI_PASSWORD}`).toString("base64")}` };
     const job = (await (await fetch(`${base}/admin/queues/api/queues/flow/run.${runB}`, { headers: auth })).json()) as { job: { returnValue: { status: string } } };
     expect(job.job.returnValue.status).toBe("partial");
     const flow = (await (await fetch(`${base}/admin/queues/api/queues/flow/run.${runB}/flow`, { headers: auth })).json()) as { isFlowNode: boolean; flowRoot: { children: unknown[] } };
@@ -222,6 +197,31 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     expect(drawn.filter((r) => r.error).length).toBe(spans.filter((s) => s.status_code === "ERROR").length);
     expect(await page.textContent(".wf-row.error .wf-msg")).toMatch(/params\.slow/);
     expect(await page.textContent("#assets")).toMatch(/BTC-USD\s*partial/);
+    // The asset table: the root cause (the signal job's own error) and that job, not the backtest's "child … failed";
+    // strategies by their dim_signals names.
+    const signalJob = `signal.${broken}.BTC-USD.${DAY}`;
+    const cause = `dim_signals ${broken} (broken): params.slow: must be greater than fast (got 10)`;
+    const [row] = await page.$$eval("#assets tbody tr", (trs) =>
+      trs.map((tr) => {
+        const td = [...tr.querySelectorAll("td")];
+        return {
+          cells: td.slice(0, 5).map((c) => c.textContent),
+          job: td[4]!.querySelector("a")?.getAttribute("href"),
+          strategies: [...td[6]!.querySelectorAll(".chip")].map((c) => ({ text: c.textContent!.replace(/, -?[\d.]+$/, ""), title: c.getAttribute("title") })),
+        };
+      }),
+    );
+    expect(row!.cells).toEqual(["BTC-USD", "partial", `strategy broken (#${broken})`, cause, `signal/${signalJob}`]);
+    expect(row!.job).toBe(`/admin/queues/queue/signal/${signalJob}`);
+    expect(row!.strategies).toEqual([
+      { text: "ema_9_21 (#1): completed", title: null },
+      { text: "rsi_14_30_70 (#2): completed", title: null },
+      { text: "atr_breakout_20_14 (#3): completed", title: null },
+      { text: `broken (#${broken}): failed`, title: `${cause} (job signal/${signalJob})` },
+    ]);
+    expect(await page.textContent("#assets")).not.toContain("child ");
+    // Waterfall rows of strategy jobs say which strategy, by name.
+    expect(await page.$$eval(".wf-row .svc", (els) => els.map((e) => e.textContent))).toContain(`broken (#${broken}) · BTC-USD · worker`);
     await shot(page, "run-trace-waterfall");
   });
 
@@ -232,9 +232,9 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     expect(states).toContain("resolved");
     const id = Number(await page.getAttribute("#alerts tbody tr[data-state=open] button[data-ack]", "data-ack"));
     await page.click(`button[data-ack="${id}"]`);
-    await page.locator(`tr[data-alert-id="${id}"]`, { hasText: `web:${USER}` }).waitFor();
+    await page.locator(`tr[data-alert-id="${id}"]`, { hasText: `web:${UI_USER}` }).waitFor();
     const row = (await db.pool.query("SELECT acknowledged_by, acknowledged_at FROM observability.alerts WHERE alert_id = $1", [id])).rows[0];
-    expect(row.acknowledged_by).toBe(`web:${USER}`);
+    expect(row.acknowledged_by).toBe(`web:${UI_USER}`);
     expect(row.acknowledged_at).toBeInstanceOf(Date);
     await shot(page, "alerts");
   });

@@ -137,7 +137,7 @@ describe("the worker process on every queue with the production processors", () 
     const out = refresh.stdout.split("\n");
     expect(out[0]).toBe(`enqueued run ${runId} (root job run.${runId}) for ${ASSET}`);
     expect(out[1]).toBe(`run ${runId} (as of ${AS_OF}): completed`);
-    expect(out[2]).toMatch(new RegExp(`^  ${ASSET}\\s+completed \\(3/3 strategies\\) quality \\d+\\.\\d \\((excellent|good|fair|poor)\\); #${signalIds[0]} sharpe -?\\d`));
+    expect(out[2]).toMatch(new RegExp(`^  ${ASSET}\\s+completed \\(3/3 strategies\\) quality \\d+\\.\\d \\((excellent|good|fair|poor)\\); ema_9_21 \\(#${signalIds[0]}\\) sharpe -?\\d`));
     const root = (await Job.fromId(tf.fleet.queue(flowKind), `run.${runId}`))!;
     const summary = root.returnvalue as RunSummary;
     expect(summary).toMatchObject({ runId, asOf: AS_OF, status: "completed" });

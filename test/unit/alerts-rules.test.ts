@@ -36,6 +36,7 @@ interface Case {
   severity: Finding["severity"];
   key: string;
   expect: string[];
+  absent?: string[];
 }
 
 // One entry per rule: a rule added to the table without one fails the coverage test below.
@@ -57,19 +58,34 @@ const CASES: Record<string, Case[]> = {
         status: "partial",
         assets: [
           { asset: "BTC-USD", status: "completed" },
-          { asset: "ETH-USD", status: "partial", failedAt: "backtest", reason: "strategy 3 failed" },
+          {
+            asset: "ETH-USD",
+            status: "partial",
+            failedAt: "strategy broken (#4)",
+            reason: "child {ta}:signal:signal.4.ETH-USD.2026-11-21 failed",
+            cause: { reason: "dim_signals 4 (broken): params.slow: must be greater than fast (got 10)", queue: "signal", jobId: "signal.4.ETH-USD.2026-11-21" },
+          },
         ],
       },
       quiet: { runId: "r2", asOf: "2026-11-22", status: "completed", assets: [{ asset: "BTC-USD", status: "completed" }] },
       severity: "warning",
       key: "flow-run:daily-refresh",
-      expect: ["daily-refresh run 2026-11-21 partial", "status: partial (1 of 2 assets not completed)", "ETH-USD: partial at backtest: strategy 3 failed", "run: r1", `🔗 ${BASE}/dashboard/runs/r1`],
+      // The root cause and its job, not BullMQ's "child … failed" that the failing step reported.
+      expect: [
+        "daily-refresh run 2026-11-21 partial",
+        "status: partial (1 of 2 assets not completed)",
+        "\nETH-USD: partial at strategy broken (#4): dim_signals 4 (broken): params.slow: must be greater than fast (got 10) (job signal/signal.4.ETH-USD.2026-11-21)\n",
+        "run: r1",
+        `🔗 ${BASE}/dashboard/runs/r1`,
+      ],
+      absent: ["child {ta}"],
     },
     {
+      // A summary without a cause (built before causes were recorded) shows the reported reason.
       fires: { runId: "r3", asOf: "2026-11-21", status: "failed", assets: [{ asset: "SPY", status: "failed", failedAt: "ema", reason: "no bars" }] },
       severity: "critical",
       key: "flow-run:daily-refresh",
-      expect: ["🔴 CRITICAL · daily-refresh run 2026-11-21 failed", "SPY: failed at ema: no bars"],
+      expect: ["🔴 CRITICAL · daily-refresh run 2026-11-21 failed", "\nSPY: failed at ema: no bars\n"],
     },
   ],
   "queue-backlog": [
@@ -174,6 +190,7 @@ describe("alert rule table", () => {
         expect(f!.key).toBe(c.key);
         const text = renderAlert(storedRow(f!), BASE, T0);
         for (const s of c.expect) expect(text).toContain(s);
+        for (const s of c.absent ?? []) expect(text).not.toContain(s);
         expect(text).toContain(`alert #17 · ${name} · /ack 17`);
         expect(text).toMatch(new RegExp(`🔗 ${BASE}/(admin/queues|dashboard)`));
         if (c.quiet) expect(findingFor(body(name), c.quiet)).toBeUndefined();

@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
+import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../ops/config.ts";
+import { chooseLogFormat, createLogger } from "../../ops/logger.ts";
 
 const execFileP = promisify(execFile);
 
@@ -60,5 +62,62 @@ describe("config", () => {
     expect(err?.code).toBe(2);
     expect(err?.stderr.trim().split("\n")).toHaveLength(1);
     expect(err?.stderr).toMatch(/^ta-fleet: invalid environment: WORKER_CONCURRENCY/);
+  });
+});
+
+describe("log format", () => {
+  it("LOG_FORMAT is json or pretty, unset when not given; LOG_PRETTY is its older spelling, and loses to it", () => {
+    expect(parseConfig({}).LOG_FORMAT).toBeUndefined();
+    expect(parseConfig({ LOG_FORMAT: "json" }).LOG_FORMAT).toBe("json");
+    expect(parseConfig({ LOG_FORMAT: "pretty" }).LOG_FORMAT).toBe("pretty");
+    expect(() => parseConfig({ LOG_FORMAT: "text" })).toThrow(/LOG_FORMAT: .*got "text"/);
+    expect(parseConfig({ LOG_PRETTY: "1" }).LOG_FORMAT).toBe("pretty");
+    expect(parseConfig({ LOG_PRETTY: "false" }).LOG_FORMAT).toBe("json");
+    expect(parseConfig({ LOG_PRETTY: "1", LOG_FORMAT: "json" }).LOG_FORMAT).toBe("json");
+    expect("LOG_PRETTY" in parseConfig({ LOG_PRETTY: "1" })).toBe(false);
+  });
+
+  it("LOG_LEVEL stays unset when not given: whoever logs picks its own default", () => {
+    expect(parseConfig({}).LOG_LEVEL).toBeUndefined();
+    expect(parseConfig({ LOG_LEVEL: "debug" }).LOG_LEVEL).toBe("debug");
+  });
+
+  it("unset: pretty on a terminal, JSON on a pipe, JSON in production; a configured format wins either way", () => {
+    const tty = { isTTY: true };
+    const pipe = {};
+    expect(chooseLogFormat(undefined, tty, "development")).toBe("pretty");
+    expect(chooseLogFormat(undefined, tty, undefined)).toBe("pretty");
+    expect(chooseLogFormat(undefined, pipe, "development")).toBe("json");
+    expect(chooseLogFormat(undefined, { isTTY: false }, "development")).toBe("json");
+    expect(chooseLogFormat(undefined, tty, "production")).toBe("json");
+    expect(chooseLogFormat("json", tty, "development")).toBe("json");
+    expect(chooseLogFormat("pretty", pipe, "production")).toBe("pretty");
+  });
+
+  it("writes JSON to a destination that is not a terminal, one short line per record when pretty", () => {
+    const capture = () => {
+      const lines: string[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          lines.push(...chunk.toString().split("\n").filter(Boolean));
+          cb();
+        },
+      });
+      return { lines, destination };
+    };
+    const json = capture();
+    createLogger({ service: "worker", destination: json.destination }).warn({ file: "/tmp/f" }, "stored in the file");
+    expect(json.lines).toHaveLength(1);
+    expect(JSON.parse(json.lines[0]!)).toMatchObject({ level: 40, service: "worker", pid: process.pid, file: "/tmp/f", msg: "stored in the file" });
+
+    const pretty = capture();
+    const log = createLogger({ service: "worker", label: "worker.2", format: "pretty", destination: pretty.destination });
+    log.warn({ file: "/tmp/f" }, "stored in the file");
+    log.debug("below the level");
+    log.info("no fields");
+    expect(pretty.lines).toEqual([
+      expect.stringMatching(/^\d\d:\d\d:\d\d WARN: worker\.2 {2}stored in the file \{"file":"\/tmp\/f"\}$/),
+      expect.stringMatching(/^\d\d:\d\d:\d\d INFO: worker\.2 {2}no fields$/),
+    ]);
   });
 });

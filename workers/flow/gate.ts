@@ -7,9 +7,9 @@ import type { Fleet } from "../../queues/fleet.ts";
 import { indicatorChildren, strategyChildren, strategyJobId, type RunKey } from "../../queues/flows/daily-refresh.ts";
 import type { flowKind } from "../../queues/registry.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
-import type { AssetSummary } from "../../queues/kinds/flow.ts";
+import type { StrategySummary } from "../../queues/kinds/flow.ts";
 import type { JobContext } from "../runtime.ts";
-import { childOutcomes } from "./children.ts";
+import { childOutcomes, rootCause } from "./children.ts";
 
 type GatePayload = Extract<PayloadOf<typeof flowKind>, { node: "gate" }>;
 
@@ -17,6 +17,8 @@ export interface GateDeps {
   fleet: Fleet;
   /** Active strategy configurations (signal ids). */
   activeSignalIds: () => Promise<number[]>;
+  /** dim_signals names by id, so every consumer of the summaries shows names; without it strategies are shown by id. */
+  signalNames?: (ids: readonly number[]) => Promise<ReadonlyMap<number, string>>;
 }
 
 export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
@@ -38,10 +40,17 @@ export async function runGate(p: GatePayload, ctx: JobContext, deps: GateDeps) {
   // The gate's own subtree (quality) is a child too; the strategies are the backtest chains it added, found
   // by the job ids their kind gives them.
   const byId = new Map(outcomes.map((o) => [o.id, o]));
-  const strategies: NonNullable<AssetSummary["strategies"]> = signalIds.map((signalId) => {
-    const o = byId.get(strategyJobId(signalId, p.asset, k));
-    return o?.ok ? { signalId, status: "completed", ...pickFigures(o.value) } : { signalId, status: "failed", reason: o?.reason ?? "no outcome recorded" };
-  });
+  const names = (await deps.signalNames?.(signalIds)) ?? new Map<number, string>();
+  const strategies: StrategySummary[] = await Promise.all(
+    signalIds.map(async (signalId): Promise<StrategySummary> => {
+      // An unknown name stays undefined, which the JSON of the job's result leaves out.
+      const base = { signalId, name: names.get(signalId) };
+      const o = byId.get(strategyJobId(signalId, p.asset, k));
+      if (o?.ok) return { ...base, status: "completed", ...pickFigures(o.value) };
+      if (!o) return { ...base, status: "failed", reason: "no outcome recorded" };
+      return { ...base, status: "failed", reason: o.reason!, cause: await rootCause(deps.fleet, o, o.reason!) };
+    }),
+  );
   return { added: strategies.length, strategies };
 }
 

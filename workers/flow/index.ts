@@ -9,7 +9,7 @@ export function flowProcessor(deps: GateDeps & { fleet: Fleet }): Processor<type
   return async (p, ctx) => {
     switch (p.node) {
       case "run":
-        return summariseRun(p, ctx);
+        return summariseRun(p, ctx, deps.fleet);
       case "asset":
         return summariseAsset(p, ctx, deps.fleet);
       case "gate":

@@ -1,4 +1,5 @@
 // The fleet's own housekeeping jobs.
+import { unknownSymbolProblem } from "../../db/repos/assets.ts";
 import { interruptStaleCalls } from "../../db/repos/llm-ledger.ts";
 import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
@@ -7,6 +8,7 @@ import { budgetUsageFrom } from "../../alerts/budgets.ts";
 import { llmQuotaFromConfig } from "../../queues/llm-quota.ts";
 import type { maintenanceKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
+import { PermanentError } from "../errors.ts";
 import type { Processor } from "../runtime.ts";
 
 export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof maintenanceKind> {
@@ -25,6 +27,10 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
         return { task: p.task, runs: rows[0]!.runs, pid: process.pid };
       }
       case "daily-refresh": {
+        // The schedule names its assets in config; one not (yet) imported is refused before anything is
+        // enqueued, like the CLI does, and the failed job's alert names it.
+        const problem = await unknownSymbolProblem(deps.pool, "assets", p.assets);
+        if (problem) throw new PermanentError(problem);
         const asOf = p.asOf ?? new Date(ctx.job.timestamp).toISOString().slice(0, 10);
         return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf, { parent: ctx.trace })) };
       }

@@ -1,5 +1,5 @@
 // JSON endpoints of the operational pages: fleet overview, flow runs with their traces, alerts.
-import { Router, type Request, type Response } from "express";
+import { Router } from "express";
 import { counterSeries, listAlerts, percentileSeries, recentWorkflows, traceIdOfJob, traceSpans, workflowWithEvents } from "../../../db/repos/dashboard-ops.ts";
 import { JOB_METRICS } from "../../../ops/metrics/names.ts";
 import { WORKFLOW_TYPE } from "../../../db/repos/workflow.ts";
@@ -8,6 +8,7 @@ import { P, Q, parseParams } from "./params.ts";
 import { queueViews, recentFailures } from "./queues-view.ts";
 import { recentRunJobs, RUN_SPAN_NAME, runJob, runRootJobId } from "./runs-view.ts";
 import { alignSeries, waterfall } from "./shape.ts";
+import { sameOriginJson } from "./write-guard.ts";
 
 /** Spans drawn per trace; a bigger trace is cut (and says so). */
 export const MAX_SPANS = 2_000;
@@ -85,32 +86,4 @@ export function opsApi(d: DashboardDeps): Router {
   });
 
   return r;
-}
-
-/**
- * A browser attaches basic-auth credentials to cross-site form posts too: a write must come as JSON
- * (which a cross-site page cannot send without a CORS preflight we never grant) and, when the browser
- * names an origin, from this host.
- */
-function sameOriginJson(req: Request, res: Response): boolean {
-  if (!req.is("application/json")) {
-    res.status(415).json({ error: "send the request as application/json" });
-    return false;
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined && hostOf(origin) !== req.headers.host) {
-    res.status(403).json({ error: `cross-origin request from ${origin} refused` });
-    return false;
-  }
-  return true;
-}
-
-/** The host of an Origin header; undefined for an opaque ("null") or malformed one. */
-function hostOf(origin: string): string | undefined {
-  try {
-    return new URL(origin).host || undefined;
-  } catch {
-    // A malformed Origin is refused like a foreign one.
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 // JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps) and LLM budgets.
 import { Router } from "express";
 import { backtestEquity, listBacktests, listSweeps, llmLedgerByDay, sweepGrid } from "../../../db/repos/dashboard-research.ts";
+import { backtestKind } from "../../../queues/registry.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { P, Q, parseParams } from "./params.ts";
 import { heatmap } from "./shape.ts";
@@ -8,12 +9,26 @@ import { heatmap } from "./shape.ts";
 /** Today in a time zone, YYYY-MM-DD (the day the LLM budgets count). */
 export const localDay = (tz: string, at = new Date()) => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
 
+/**
+ * The as-of day and rerun number (null: the day's first run) of a backtest stored by a signal-mode job, read
+ * back from its job id (backtestKind.jobId: backtest.<signalId>.<asset>.<asOf>[.r<n>]); null for any other
+ * id. The reading is kept only when the kind builds the very same id from it.
+ */
+function backtestJobRun(jobId: string): { asOf: string; rerun: number | null } | null {
+  const m = /^backtest\.(\d+)\.(.+)\.(\d{4}-\d{2}-\d{2})(?:\.r(\d+))?$/.exec(jobId);
+  if (!m) return null;
+  const [, signalId, asset, asOf, rerun] = m as unknown as [string, string, string, string, string | undefined];
+  const rebuilt = backtestKind.jobId({ mode: "signal", signalId: Number(signalId), asset, asOf, ...(rerun ? { rerun: Number(rerun) } : {}) });
+  return rebuilt === jobId ? { asOf, rerun: rerun ? Number(rerun) : null } : null;
+}
+
 export function researchApi(d: DashboardDeps): Router {
   const r = Router();
 
   r.get("/backtests", async (req, res) => {
     const q = parseParams(Q.backtests, req.query);
-    res.json({ runs: await listBacktests(d.db, { limit: q.limit, symbol: q.symbol, signalType: q.strategy }) });
+    const runs = await listBacktests(d.db, { limit: q.limit, symbol: q.symbol, signalType: q.strategy });
+    res.json({ runs: runs.map((r) => ({ ...r, ...(backtestJobRun(r.jobId) ?? { asOf: null, rerun: null }) })) });
   });
 
   r.get("/backtests/:runId/equity", async (req, res) => {

@@ -1,4 +1,5 @@
-// What the dashboard reads and the one thing it writes (alert acknowledgements), given by the web process.
+// What the dashboard reads and writes (alert acknowledgements, retries of failed jobs), given by the web process.
+import type { Config } from "../../../ops/config.ts";
 import type { Pool } from "../../../db/pool.ts";
 import type { Fleet } from "../../../queues/fleet.ts";
 import type { ProviderUsage } from "../../../alerts/budgets.ts";
@@ -7,6 +8,9 @@ import type { Logger } from "../../../ops/logger.ts";
 
 /** Live use of one provider's budgets (the LLM layer's quota store: LlmQuota.budgetUsage). */
 export type ProviderBudgetUsage = ProviderUsage & { inFlight?: number; minuteRequests?: number };
+
+/** The setting that makes the dashboard and bull-board read-only; named in the badge's help and in refusals. */
+export const READ_ONLY_KEY = "BOARD_READ_ONLY" satisfies keyof Config;
 
 export interface DashboardSources {
   db: Pool;
@@ -20,7 +24,7 @@ export interface DashboardSources {
 
 export interface DashboardDeps extends DashboardSources {
   fleet: Fleet;
-  /** BOARD_READ_ONLY: the dashboard refuses its one write action (acknowledge) too. */
+  /** BOARD_READ_ONLY: the dashboard refuses its write actions (acknowledge, retry) too. */
   readOnly: boolean;
   /** Where bull-board is mounted, for links to jobs. */
   boardPath: string;

@@ -1,5 +1,6 @@
 // Server-rendered page shells: layout, navigation and the containers each page's script fills from the
 // JSON endpoints (static/pages/<page>.js). Every interpolated value is escaped.
+import { READ_ONLY_KEY } from "./deps.ts";
 
 export type PageName = "fleet" | "runs" | "run" | "alerts" | "llm" | "backtests";
 
@@ -9,6 +10,12 @@ export interface PageContext {
   boardPath: string;
   readOnly: boolean;
 }
+
+/** The mode badge's help: what the mode allows and the setting that changes it. */
+const modeHelp = (readOnly: boolean) =>
+  readOnly
+    ? `Read-only: write actions (retrying a failed job, acknowledging an alert, bull-board's retry, promote, clean and pause) are refused. To allow them, set ${READ_ONLY_KEY}=false in the web process's environment and restart it.`
+    : `Writable (${READ_ONLY_KEY}=false): failed jobs can be retried here and alerts acknowledged, and bull-board's actions are enabled. Set ${READ_ONLY_KEY}=true (the default) and restart the web process to make both read-only.`;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -71,6 +78,7 @@ export function renderPage(page: PageName, title: string, ctx: PageContext, attr
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ta-fleet · ${esc(title)}</title>
+<link rel="icon" type="image/svg+xml" href="${esc(ctx.base)}/static/favicon.svg">
 <link rel="stylesheet" href="${esc(ctx.base)}/vendor/uplot/uPlot.min.css">
 <link rel="stylesheet" href="${esc(ctx.base)}/static/dashboard.css">
 <script src="${esc(ctx.base)}/vendor/uplot/uPlot.iife.min.js"></script>
@@ -80,7 +88,7 @@ export function renderPage(page: PageName, title: string, ctx: PageContext, attr
 <header>
   <span class="brand">ta-fleet</span>
   <nav>${nav}<a href="${esc(ctx.boardPath)}">Queues (bull-board)</a></nav>
-  <span class="mode ${ctx.readOnly ? "ro" : "rw"}">${ctx.readOnly ? "read-only" : "read-write"}</span>
+  <span class="mode ${ctx.readOnly ? "ro" : "rw"}" title="${esc(modeHelp(ctx.readOnly))}">${ctx.readOnly ? "read-only" : "read-write"}</span>
 </header>
 <main>${BODIES[page](attrs)}
 <p id="status" class="status" role="status"></p>

@@ -68,4 +68,9 @@ export const P = {
   alert: z.strictObject({ id: int(1, Number.MAX_SAFE_INTEGER) }),
   backtest: z.strictObject({ runId: int(1, Number.MAX_SAFE_INTEGER) }),
   sweep: z.strictObject({ sweepId }),
+  /** A job of a fleet queue (whether the queue exists is the endpoint's 404 to give). */
+  job: z.strictObject({
+    queue: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a queue name: 1-32 lowercase letters, digits, -"),
+    jobId: z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters"),
+  }),
 } as const;

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { Router, type ErrorRequestHandler, type RequestHandler } from "express";
+import { actionsApi } from "./api-actions.ts";
 import { opsApi } from "./api-ops.ts";
 import { researchApi } from "./api-research.ts";
 import type { DashboardDeps } from "./deps.ts";
@@ -40,7 +41,7 @@ export function dashboardRouter(d: DashboardDeps): Router {
   r.use("/static", express.static(STATIC_DIR, { index: false, fallthrough: false }));
   r.use("/vendor/uplot", express.static(UPLOT_DIR, { index: false, fallthrough: false }));
   const api = Router();
-  api.use(opsApi(d), researchApi(d));
+  api.use(opsApi(d), researchApi(d), actionsApi(d));
   api.use((req, res) => void res.status(404).json({ error: `no endpoint ${req.method} ${req.baseUrl}${req.path}` }));
   api.use(errors(d, true));
   r.use("/api", api);

@@ -32,9 +32,15 @@ function clear(el, text) {
   el.replaceChildren(empty(text));
 }
 
-/** aligned = { t: [epoch s], series: [{ name, values }] }; xRange = [from, to] (epoch s) shows the whole window. */
-export function lineChart(el, aligned, { yLabel = "", format = (v) => v, xRange } = {}) {
+/**
+ * aligned = { t: [epoch s], series: [{ name, values }] }. timeSpan = [from, to] (epoch s), the span asked for,
+ * with bucket its bucket width (s): the x axis starts a bucket before the first point when the data starts
+ * later than `from` (a short history would otherwise be squashed against the right edge) and always ends at
+ * `to`, so a fleet that stopped shows as empty time up to now rather than as a chart that looks current.
+ */
+export function lineChart(el, aligned, { yLabel = "", format = (v) => v, timeSpan, bucket = 0 } = {}) {
   if (!aligned.t.length) return void clear(el, "no data in this window");
+  const xRange = timeSpan && [Math.max(timeSpan[0], aligned.t[0] - bucket), timeSpan[1]];
   return place(
     el,
     {
@@ -47,23 +53,83 @@ export function lineChart(el, aligned, { yLabel = "", format = (v) => v, xRange 
   );
 }
 
-/** curve = { t: [epoch s], equity: [...], drawdown: [fraction] }: equity (log scale) on the left, drawdown (%) below zero on the right. */
+// The equity chart's layout, as fractions of the plot's height: the drawdown hangs from its zero line in the
+// bottom band, the equity curve fills the space above it, with a margin at the top.
+const DD_BAND = 0.25;
+const EQ_GAP = 0.05;
+// A log axis only pays when the curve spans more than an order of magnitude; below that it wastes the plot.
+const LOG_SPAN = 10;
+
+/** [lo, hi] that puts [min, max] between the drawdown band (plus a gap) and a gap below the top. */
+function aboveBand(min, max) {
+  const span = max - min || Math.abs(max) * 0.02 || 1;
+  const total = span / (1 - DD_BAND - 2 * EQ_GAP);
+  const hi = max + EQ_GAP * total;
+  return [hi - total, hi];
+}
+
+/** The smallest of 1, 2, 5 × 10^k that is at least x. */
+function niceStep(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= x * (1 - 1e-9));
+}
+
+/** Multiples of a nice step in [lo, hi], about `n` of them. */
+function linearTicks(lo, hi, n) {
+  const step = niceStep((hi - lo) / n);
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+/** 1, 2, 5 × 10^k in [lo, hi]; powers of ten only when that would crowd the axis. */
+function logTicks(lo, hi) {
+  const k0 = Math.floor(Math.log10(lo)), k1 = Math.ceil(Math.log10(hi));
+  const mults = k1 - k0 > 3 ? [1] : [1, 2, 5];
+  const ticks = [];
+  for (let k = k0; k <= k1; k++) for (const m of mults) ticks.push(Number((m * 10 ** k).toPrecision(12)));
+  return ticks.filter((v) => v >= lo && v <= hi);
+}
+
+/**
+ * curve = { t: [epoch s], equity: [...], drawdown: [fraction] }: the equity curve on the left axis, fitted
+ * to its own min and max (log only when max / min > LOG_SPAN), and the drawdown (%) as a light secondary
+ * series in a band at the bottom with its own short axis on the right.
+ */
 export function equityChart(el, curve) {
   if (!curve.t.length) return void clear(el, "no equity curve stored for this run");
+  const eqMin = Math.min(...curve.equity), eqMax = Math.max(...curve.equity);
+  const log = eqMin > 0 && eqMax / eqMin > LOG_SPAN;
+  const eqRange = log ? aboveBand(Math.log10(eqMin), Math.log10(eqMax)).map((x) => 10 ** x) : aboveBand(eqMin, eqMax);
+  // Equity ticks start at the top of the drawdown band, where the drawdown's own ticks end.
+  const bandTop = log ? 10 ** (Math.log10(eqRange[0]) + DD_BAND * Math.log10(eqRange[1] / eqRange[0])) : eqRange[0] + DD_BAND * (eqRange[1] - eqRange[0]);
+  const eqTicks = log ? logTicks(bandTop, eqRange[1]) : linearTicks(bandTop, eqRange[1], 4);
+  const dd = curve.drawdown.map((d) => -d * 100);
+  // Zero at the top of the band: [lo, −lo·(1 − band)/band] keeps the drawdown (≤ 0) inside the band.
+  const ddLo = Math.min(...dd, -1) * 1.05;
+  const ddRange = [ddLo, (-ddLo * (1 - DD_BAND)) / DD_BAND];
+  const ddTicks = linearTicks(ddLo, 0, 2);
   return place(
     el,
     {
       series: [
         {},
         { label: "equity", scale: "eq", stroke: "#2563eb", width: 2, value: (_u, v) => (v === null ? "—" : v.toFixed(3)) },
-        { label: "drawdown %", scale: "dd", stroke: "#dc2626", width: 1, fill: "rgba(220, 38, 38, 0.15)", value: (_u, v) => (v === null ? "—" : `${v.toFixed(1)} %`) },
+        { label: "drawdown %", scale: "dd", stroke: "rgba(220, 38, 38, 0.55)", width: 1, fill: "rgba(220, 38, 38, 0.07)", value: (_u, v) => (v === null ? "—" : `${v.toFixed(1)} %`) },
       ],
-      axes: [{}, { scale: "eq", label: "equity", size: 60 }, { scale: "dd", side: 1, label: "drawdown %", size: 60, grid: { show: false } }],
-      scales: { eq: { distr: 3 }, dd: { range: (_u, min) => [Math.min(min ?? 0, -1) * 1.05, 0] } },
+      axes: [
+        {},
+        { scale: "eq", label: log ? "equity (log)" : "equity", size: 60, splits: () => eqTicks, values: (_u, vals) => vals.map((v) => v.toLocaleString("en-US", { maximumSignificantDigits: 3 })) },
+        { scale: "dd", side: 1, label: "drawdown %", size: 60, grid: { show: false }, stroke: "#b91c1c", splits: () => ddTicks, values: (_u, vals) => vals.map((v) => `${v}`) },
+      ],
+      scales: { eq: { distr: log ? 3 : 1, range: () => eqRange }, dd: { range: () => ddRange } },
     },
-    [curve.t, curve.equity, curve.drawdown.map((d) => -d * 100)],
+    [curve.t, curve.equity, dd],
   );
 }
+
+/** The uPlot chart drawn in a container (the browser tests read its scales). */
+export const chartIn = (el) => placed.get(el)?.chart;
 
 const GREEN = [21, 128, 61], RED = [185, 28, 28];
 const mix = (rgb, f) => `rgb(${rgb.map((c) => Math.round(255 + (c - 255) * Math.max(0, Math.min(1, f)))).join(", ")})`;

@@ -1,7 +1,8 @@
-// Backtests: stored runs with headline metrics, the selected run's equity curve with drawdown, and the
-// selected sweep's fast × slow → Sharpe heatmap. ?run=<id>&sweep=<id> select; default: the newest.
+// Backtests: stored runs with headline metrics (and the flow run, as-of day and rerun that stored each), the
+// selected run's equity curve with drawdown, and the selected sweep's fast × slow → Sharpe heatmap.
+// ?run=<id>&sweep=<id> select; default: the newest.
 import { equityChart, heatmap } from "../lib/charts.js";
-import { api, chip, fmt, h, load, mount, table } from "../lib/dom.js";
+import { api, chip, ctx, fmt, h, load, mount, table } from "../lib/dom.js";
 
 const params = new URLSearchParams(location.search);
 const link = (key, value) => {
@@ -19,6 +20,9 @@ function runsTable(runs, selected) {
     table(
       [
         { label: "run", num: true, value: (r) => h("a", { href: link("run", r.runId), title: `stored ${fmt.time(r.createdAt)} by job ${r.jobId}` }, r.runId) },
+        { label: "as of", value: (r) => r.asOf ?? "—" },
+        { label: "rerun", num: true, value: (r) => r.rerun ?? "—" },
+        { label: "flow run", value: (r) => (r.flowRunId ? h("a", { href: `${ctx.base}/runs/${encodeURIComponent(r.flowRunId)}`, class: "mono" }, r.flowRunId) : "—") },
         { label: "asset", value: (r) => r.symbol },
         { label: "strategy", value: strategy },
         { label: "params", value: (r) => h("span", { class: "mono" }, paramsText(r.params)), cls: () => "wrap" },
@@ -37,6 +41,17 @@ function runsTable(runs, selected) {
       { emptyText: "no backtest stored yet", rowAttrs: (r) => ({ class: r.runId === selected ? "selected" : null, "data-run-id": r.runId }) },
     ),
   );
+}
+
+/** The runs panel scrolls by itself (the equity curve stays right below it): bring the selected run into its view. */
+function revealSelected() {
+  const panel = document.getElementById("backtests");
+  const row = panel.querySelector("tr.selected");
+  if (!row) return;
+  const head = panel.querySelector("thead").getBoundingClientRect().height;
+  const p = panel.getBoundingClientRect(), r = row.getBoundingClientRect();
+  if (r.top >= p.top + head && r.bottom <= p.bottom) return;
+  panel.scrollTop += r.top - p.top - head - (panel.clientHeight - head - r.height) / 2;
 }
 
 function sweepsTable(sweeps, selected) {
@@ -61,7 +76,8 @@ function sweepsTable(sweeps, selected) {
 
 async function equity(run) {
   if (!run) return mount("equity", h("p", { class: "empty" }, "no backtest to draw"));
-  document.getElementById("equity-title").textContent = `run ${run.runId}: ${run.symbol} ${strategy(run)} ${paramsText(run.params)}`;
+  const when = run.asOf ? ` as of ${run.asOf}${run.rerun ? `, rerun ${run.rerun}` : ""}` : "";
+  document.getElementById("equity-title").textContent = `run ${run.runId}${when}: ${run.symbol} ${strategy(run)} ${paramsText(run.params)}`;
   equityChart(document.getElementById("equity"), await api(`/backtests/${run.runId}/equity`));
 }
 
@@ -81,6 +97,7 @@ await load(async () => {
   const run = params.has("run") ? runs.find((r) => String(r.runId) === params.get("run")) ?? { runId: Number(params.get("run")), symbol: "", signalType: "", params: null } : runs[0];
   const sweepId = params.get("sweep") ?? sweeps[0]?.sweepId;
   runsTable(runs, run?.runId);
+  revealSelected();
   sweepsTable(sweeps, sweepId);
   await Promise.all([equity(run), sweepHeatmap(sweepId)]);
 });

@@ -1,9 +1,11 @@
-// Fleet overview: queue depths by state, throughput and p95 run time over time, workers, recent failures.
+// Fleet overview: queue depths by state, throughput and p95 run time over time, workers, recent failures
+// (with a Retry button each unless the dashboard is read-only).
 import { lineChart } from "../lib/charts.js";
-import { api, boardJob, boardQueue, fmt, h, load, mount, table } from "../lib/dom.js";
+import { api, boardJob, boardQueue, ctx, fmt, h, load, mount, table } from "../lib/dom.js";
 
 const STATES = ["waiting", "prioritized", "active", "delayed", "waiting-children", "failed", "completed"];
 const windowSelect = document.getElementById("window");
+const writable = ctx.readOnly === "false";
 
 const count = (n) => fmt.int(n);
 const zero = (n) => (n === 0 ? "zero" : "");
@@ -39,6 +41,25 @@ function queues(data) {
   );
 }
 
+async function retry(f, button) {
+  button.disabled = true;
+  try {
+    const r = await api(`/jobs/${encodeURIComponent(f.queue)}/${encodeURIComponent(f.jobId)}/retry`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    await refresh();
+    document.getElementById("status").textContent = `retried ${f.queue} job ${f.jobId}: now ${r.state}`;
+  } catch (err) {
+    button.disabled = false;
+    button.title = err.message;
+    document.getElementById("status").textContent = `could not retry ${f.queue} job ${f.jobId}: ${err.message}`;
+  }
+}
+
+function retryButton(f) {
+  const button = h("button", { type: "button", "data-retry": `${f.queue}/${f.jobId}`, title: "move the job back to waiting (its attempts so far still count)" }, "Retry");
+  button.addEventListener("click", () => retry(f, button));
+  return button;
+}
+
 function failures(data) {
   mount(
     "failures",
@@ -49,9 +70,10 @@ function failures(data) {
         { label: "job", value: (f) => h("a", { href: boardJob(f.queue, f.jobId), class: "mono" }, f.jobId) },
         { label: "attempts", num: true, value: (f) => f.attempts },
         { label: "reason", value: (f) => f.reason, cls: () => "wrap" },
+        ...(writable ? [{ label: "", value: retryButton }] : []),
       ],
       data.recent,
-      { emptyText: `no job failed in the last ${data.minutes} minutes` },
+      { emptyText: `no job failed in the last ${data.minutes} minutes`, rowAttrs: (f) => ({ "data-job": `${f.queue}/${f.jobId}` }) },
     ),
   );
 }
@@ -60,9 +82,9 @@ async function charts() {
   const minutes = Number(windowSelect.value);
   const bucket = Math.max(10, Math.ceil((minutes * 60) / 120 / 10) * 10);
   const s = await api(`/fleet/series?window=${minutes}&bucket=${bucket}`);
-  const xRange = [s.from, s.until];
-  lineChart(document.getElementById("throughput"), s.throughputPerMin, { yLabel: "jobs / min", format: (v) => fmt.num(v, v < 10 ? 1 : 0), xRange });
-  lineChart(document.getElementById("p95"), s.p95RunMs, { yLabel: "run time", format: (v) => fmt.ms(v), xRange });
+  const span = { timeSpan: [s.from, s.until], bucket: s.bucket };
+  lineChart(document.getElementById("throughput"), s.throughputPerMin, { yLabel: "jobs / min", format: (v) => fmt.num(v, v < 10 ? 1 : 0), ...span });
+  lineChart(document.getElementById("p95"), s.p95RunMs, { yLabel: "run time", format: (v) => fmt.ms(v), ...span });
 }
 
 const refresh = () =>

@@ -21,6 +21,24 @@ function head(run) {
   );
 }
 
+/** As strategyLabel (queues/kinds/flow.ts): "ema_9_21 (#1)", or "#1" for a summary without names. */
+const strategyLabel = (signalId, name) => (name ? `${name} (#${signalId})` : `#${signalId}`);
+
+/** The root cause first (the job that broke), what the failing step reported on hover when it differs. */
+function cause(x) {
+  if (!x.cause) return x.reason ?? "";
+  return h("span", { title: x.reason && x.reason !== x.cause.reason ? `reported as: ${x.reason}` : null }, x.cause.reason);
+}
+
+const causeJob = (x) => (x.cause ? h("a", { href: boardJob(x.cause.queue, x.cause.jobId), class: "mono" }, `${x.cause.queue}/${x.cause.jobId}`) : "");
+
+function strategyChip(s) {
+  const text = `${strategyLabel(s.signalId, s.name)}: ${s.status}${s.sharpe !== undefined && s.sharpe !== null ? `, ${fmt.num(s.sharpe)}` : ""}`;
+  const el = chip(s.status, text);
+  if (s.status === "failed") el.title = s.cause ? `${s.cause.reason} (job ${s.cause.queue}/${s.cause.jobId})` : (s.reason ?? "");
+  return el;
+}
+
 function assets(run) {
   const rows = run.job?.summary?.assets ?? Object.entries(run.workflow?.metadata?.assets ?? {}).map(([asset, status]) => ({ asset, status }));
   mount(
@@ -30,13 +48,10 @@ function assets(run) {
         { label: "asset", value: (a) => a.asset },
         { label: "status", value: (a) => chip(a.status) },
         { label: "failed at", value: (a) => a.failedAt ?? "" },
-        { label: "reason", value: (a) => a.reason ?? "", cls: () => "wrap" },
+        { label: "cause", value: cause, cls: () => "wrap" },
+        { label: "failed job", value: causeJob },
         { label: "quality", value: (a) => (a.quality ? `${fmt.num(a.quality.score, 1)} (${a.quality.status})` : "—") },
-        {
-          label: "strategies (signal: status, Sharpe)",
-          value: (a) => (a.strategies ?? []).map((s) => chip(s.status, `#${s.signalId}: ${s.status}${s.sharpe !== undefined && s.sharpe !== null ? `, ${fmt.num(s.sharpe)}` : ""}`)),
-          cls: () => "wrap",
-        },
+        { label: "strategies (status, Sharpe)", value: (a) => (a.strategies ?? []).map(strategyChip), cls: () => "wrap" },
       ],
       rows,
       { emptyText: "no summary yet (the run has not finished)" },
@@ -44,7 +59,7 @@ function assets(run) {
   );
 }
 
-function waterfall(tr) {
+function waterfall(tr, names) {
   const total = Math.max(tr.totalMs, 1e-6);
   const pct = (ms) => `${((ms / total) * 100).toFixed(3)}%`;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => h("span", {}, fmt.ms(total * f)));
@@ -59,7 +74,7 @@ function waterfall(tr) {
         h(
           "div",
           { class: `wf-row${r.status === "ERROR" ? " error" : ""}`, "data-span-id": r.spanId, "data-parent-id": r.parentSpanId ?? "", "data-depth": r.depth, title: attrsText(r) },
-          h("div", { class: "wf-name", style: { paddingLeft: `${0.6 + r.depth * 1.1}rem` } }, r.name, h("span", { class: "svc" }, detail(r))),
+          h("div", { class: "wf-name", style: { paddingLeft: `${0.6 + r.depth * 1.1}rem` } }, r.name, h("span", { class: "svc" }, detail(r, names))),
           h("div", { class: "wf-track" }, h("div", { class: "wf-bar", style: { left: pct(r.offsetMs), width: pct(r.durationMs) } })),
           h("div", { class: "wf-dur" }, fmt.ms(r.durationMs)),
           r.status === "ERROR" ? h("div", { class: "wf-msg" }, [r.statusMessage, ...r.errors].filter(Boolean).filter((m, i, a) => a.indexOf(m) === i).join(" · ")) : null,
@@ -69,11 +84,15 @@ function waterfall(tr) {
   );
 }
 
-/** What tells sibling spans apart (which signal, which asset) and where it ran. */
-const detail = (r) => {
+/** What tells sibling spans apart (which strategy, which asset) and where it ran; `names`: signal id → name. */
+const detail = (r, names) => {
   const a = r.attributes ?? {};
-  return [a["signal.id"] !== undefined ? `#${a["signal.id"]}` : null, a.asset, r.service].filter(Boolean).join(" · ");
+  const id = a["signal.id"];
+  return [id !== undefined ? strategyLabel(id, names.get(Number(id))) : null, a.asset, r.service].filter(Boolean).join(" · ");
 };
+
+/** Strategy names from the run's summary (spans carry the signal id only). */
+const strategyNames = (run) => new Map((run.job?.summary?.assets ?? []).flatMap((a) => (a.strategies ?? []).filter((s) => s.name).map((s) => [s.signalId, s.name])));
 
 const attrsText = (r) => Object.entries(r.attributes ?? {}).map(([k, v]) => `${k} = ${v}`).join("\n");
 
@@ -98,6 +117,6 @@ await load(async () => {
   head(run);
   assets(run);
   events(run);
-  if (run.traceId) waterfall(await api(`/traces/${run.traceId}`));
+  if (run.traceId) waterfall(await api(`/traces/${run.traceId}`), strategyNames(run));
   else mount("waterfall", h("p", { class: "empty" }, "no trace recorded for this run (telemetry off, or spans not exported yet)"));
 });
