@@ -78,6 +78,9 @@ export class FleetUnderTest {
       NODE_ENV: "test",
       WORKER_SHUTDOWN_MS: "10000",
       OUTAGE_RETRY_MAX_MS: "4000",
+      // The scheduled refresh (default 00:30 UTC) would add a second run mid-test and change the checksums;
+      // 00:00 UTC on 29 February is as close to never as cron gets.
+      DAILY_REFRESH_CRON: "0 0 0 29 2 *",
     };
   }
 
