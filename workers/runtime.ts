@@ -37,7 +37,7 @@ export interface WorkerOptions<K extends JobKind> {
   shutdownMs?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  /** Extra span/metric attributes from the payload (asset, stage, provider, ...). */
+  /** Span/metric attributes from the payload; default: the kind's own `spanAttributes`. */
   attributes?: (payload: PayloadOf<K>) => Record<string, string | number | boolean>;
   /** Where connection errors go (one log line per outage); without it each one is logged. */
   deps?: DependencyMonitor;
@@ -62,6 +62,7 @@ export class FleetWorker<K extends JobKind> {
     private readonly opts: WorkerOptions<K>,
   ) {
     const hooks = opts.hooks ?? NOOP_HOOKS;
+    const attributes = opts.attributes ?? kind.spanAttributes;
     this.connection = createRedis(opts.redisUrl, `ta-fleet:worker:${kind.name}`);
     this.connection.on("error", (err) => this.connectionError(err));
     // Past the shutdown bound every attempt still running stops, listening to its signal or not.
@@ -87,7 +88,7 @@ export class FleetWorker<K extends JobKind> {
         opts.log.warn({ queue: kind.name, jobId: job.id, reason }, "unknown job name; failing without retry");
         throw new UnrecoverableError(reason);
       }
-      const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...opts.attributes?.(payload) });
+      const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...attributes?.(payload) });
       const abort = new JobAbort(kind.name, kind.timeoutMs, attempt);
       this.active.add(abort);
       if (this.shutdown.signal.aborted) abort.stop(this.shutdown.signal.reason as Error);

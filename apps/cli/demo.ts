@@ -11,7 +11,6 @@ import { buildProcessors } from "../../workers/processors.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import { startWorkerObservability, type WorkerObservability } from "../worker/observability.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { cliInterrupts } from "../../ops/shutdown.ts";
 import { producerSpan } from "../../ops/telemetry.ts";
 import { prepareDatabase, runMainJob } from "./main-job.ts";
@@ -55,7 +54,6 @@ try {
       log,
       concurrency: cfg.WORKER_CONCURRENCY,
       hooks,
-      attributes: spanAttributesFor(name as KindName),
     });
     workers.push(w.start());
   }

@@ -9,7 +9,6 @@ import { startHealthServer } from "../../ops/health.ts";
 import { standardProbes } from "../probes.ts";
 import { buildProcessors } from "../../workers/processors.ts";
 import { startWorkerObservability } from "./observability.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
 import type { JobKind } from "../../queues/kind.ts";
@@ -66,7 +65,6 @@ for (const q of args.queues) {
     concurrency: args.concurrency ?? rt.cfg.WORKER_CONCURRENCY,
     shutdownMs: rt.cfg.WORKER_SHUTDOWN_MS,
     hooks: telemetry.hooks,
-    attributes: spanAttributesFor(q),
     deps: rt.deps,
     outage: { toleranceMs: rt.cfg.OUTAGE_TOLERANCE_S * 1000, baseDelayMs: 1_000, maxDelayMs: rt.cfg.OUTAGE_RETRY_MAX_MS },
   });

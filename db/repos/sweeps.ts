@@ -3,10 +3,7 @@ import type { Pool, PoolClient } from "../pool.ts";
 
 type Db = Pool | PoolClient;
 
-/** A sweep's grid point as compute/backtest/sweep.ts produces it. */
-export type SweepResultRow = SweepRow;
-
-export async function saveSweepResults(db: Db, sweepId: string, rows: SweepResultRow[]): Promise<number> {
+export async function saveSweepResults(db: Db, sweepId: string, rows: SweepRow[]): Promise<number> {
   const { rowCount } = await db.query(
     `INSERT INTO sweep_results (sweep_id, fast, slow, sharpe, total_return, max_drawdown, trades)
      SELECT $1, * FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int[])
@@ -19,8 +16,8 @@ export async function saveSweepResults(db: Db, sweepId: string, rows: SweepResul
 }
 
 /** Top combinations by Sharpe (NaN Sharpe ranks last: PostgreSQL sorts NaN above every number). */
-export async function topSweepResults(db: Db, sweepId: string, n: number): Promise<SweepResultRow[]> {
-  const { rows } = await db.query<SweepResultRow>(
+export async function topSweepResults(db: Db, sweepId: string, n: number): Promise<SweepRow[]> {
+  const { rows } = await db.query<SweepRow>(
     `SELECT fast, slow, sharpe, total_return, max_drawdown, trades FROM sweep_results
      WHERE sweep_id = $1 ORDER BY (sharpe = 'NaN'), sharpe DESC, fast, slow LIMIT $2`,
     [sweepId, n],
@@ -37,7 +34,7 @@ export interface SweepRecord {
   combos: number;
   chunks: number;
   failedChunks: number;
-  top: SweepResultRow[];
+  top: SweepRow[];
 }
 
 /** Records a finished sweep (the ranking job); a retried ranking replaces its record. */

@@ -7,7 +7,6 @@ import { llmKind } from "../../queues/registry.ts";
 import type { Budget } from "../../queues/quota.ts";
 import type { JobHooks } from "../../workers/hooks.ts";
 import type { FleetWorker } from "../../workers/runtime.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { llmDeps, type LlmDeps } from "../../workers/llm/deps.ts";
 import { llmProcessor } from "../../workers/llm/processor.ts";
 import { anthropicProvider } from "../../workers/llm/providers/anthropic.ts";
@@ -63,7 +62,7 @@ export async function llmWorker(
   const deps = llmDeps({ pool: db.pool, fleet: tf.fleet, log: tf.log.log }, { providers: o.providers, budgets: o.budgets ?? roomyBudgets(), retry: o.retry ?? FAST_RETRY });
   // A shorter attempt bound (for timeout tests) is the same kind with one field changed.
   const kind: typeof llmKind = o.timeoutMs === undefined ? llmKind : { ...llmKind, timeoutMs: o.timeoutMs };
-  const worker = await tf.worker(kind, llmProcessor(deps), { concurrency: o.concurrency ?? 4, attributes: spanAttributesFor("llm"), ...(o.hooks ? { hooks: o.hooks } : {}) });
+  const worker = await tf.worker(kind, llmProcessor(deps), { concurrency: o.concurrency ?? 4, ...(o.hooks ? { hooks: o.hooks } : {}) });
   return { deps, worker };
 }
 

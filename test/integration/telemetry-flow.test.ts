@@ -9,12 +9,11 @@ import { initTelemetry, type Telemetry } from "../../ops/telemetry.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import type { JobKind } from "../../queues/kind.ts";
-import { backtestKind, flowKind, maintenanceKind, signalKind, stageKind, type KindName } from "../../queues/registry.ts";
+import { backtestKind, flowKind, maintenanceKind, signalKind, stageKind } from "../../queues/registry.ts";
 import { PermanentError } from "../../workers/errors.ts";
 import { flowProcessor } from "../../workers/flow/index.ts";
 import type { JobHooks } from "../../workers/hooks.ts";
 import type { Processor } from "../../workers/runtime.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { telemetryHooks } from "../../workers/telemetry-hooks.ts";
 import { workflowRecorder, type WorkflowRecorder } from "../../workers/workflow-hooks.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
@@ -54,7 +53,7 @@ async function startFleet(failAt?: string) {
   const maybeFail = (key: string) => {
     if (key === failAt) throw new PermanentError(`injected failure at ${key}`);
   };
-  const worker = <K extends JobKind>(kind: K, processor: Processor<K>) => t.worker(kind, processor, { hooks, attributes: spanAttributesFor(kind.name as KindName) });
+  const worker = <K extends JobKind>(kind: K, processor: Processor<K>) => t.worker(kind, processor, { hooks });
   await worker(maintenanceKind, async (p, ctx) => {
     if (p.task !== "daily-refresh") throw new Error("unexpected task");
     // What the production maintenance processor does for the scheduler's trigger.

@@ -27,7 +27,6 @@ import { budgetsFromConfig, LlmQuota } from "../../queues/llm-quota.ts";
 import { newTaskId } from "../../workers/llm/task-id.ts";
 import { startWorkerObservability, type WorkerObservability } from "../../apps/worker/observability.ts";
 import { buildProcessors } from "../../workers/processors.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { redisUrl } from "../helpers/redis.ts";
@@ -73,7 +72,7 @@ beforeAll(async () => {
   await importPrices(db.pool, resolve(DATA_DIR, "BTC-USD_daily.csv"), "BTC-USD", "CRYPTO");
   const processors = buildProcessors({ pool: db.pool, fleet: tf.fleet, cfg, log: tf.log.log, compute });
   for (const q of ["flow", "stage", "signal", "backtest", "maintenance", "llm"] as const) {
-    await tf.worker(KINDS[q], processors[q]!, { concurrency: 2, hooks: obs.hooks, attributes: spanAttributesFor(q) });
+    await tf.worker(KINDS[q], processors[q]!, { concurrency: 2, hooks: obs.hooks });
   }
   // The schedules the scheduler process registers, minus the every-minute one (it would run mid-test).
   await registerSchedules(tf.fleet, schedules(cfg).filter((s) => s.id !== "alerts-evaluate"));

@@ -24,7 +24,6 @@ import { enqueueSweep } from "../../queues/flows/sweep.ts";
 import { backtestKind, KINDS, llmKind } from "../../queues/registry.ts";
 import { newTaskId } from "../../workers/llm/task-id.ts";
 import { buildProcessors } from "../../workers/processors.ts";
-import { spanAttributesFor } from "../../workers/span-attributes.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import type { ComputePool } from "../../workers/threads/pool.ts";
 import { canvasInk, chartScales, launchChromium, localOnly, openDashboard, SHOTS, shot, skipWithoutChromium, UI_PASSWORD, UI_USER, webPair, type Traffic } from "../helpers/browser.ts";
@@ -84,7 +83,7 @@ beforeAll(async () => {
   processors = buildProcessors({ pool: db.pool, fleet: tf.fleet, cfg, log: tf.log.log, compute });
   // No llm worker yet: the failed LLM task must stay where a retry puts it until the test looks.
   for (const q of ["flow", "stage", "signal", "backtest"] as const) {
-    await tf.worker(KINDS[q], processors[q]!, { concurrency: 2, hooks: obs.hooks, attributes: spanAttributesFor(q) });
+    await tf.worker(KINDS[q], processors[q]!, { concurrency: 2, hooks: obs.hooks });
   }
   // One at a time: runs of the same asset and day write the same feature rows.
   await refreshRun(OLD_DAY);

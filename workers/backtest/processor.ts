@@ -3,7 +3,8 @@
 import { findAsset } from "../../db/repos/assets.ts";
 import { saveBacktestRun } from "../../db/repos/backtests.ts";
 import { loadBars } from "../../db/repos/prices.ts";
-import { recordSweep, saveSweepResults, topSweepResults, type SweepResultRow } from "../../db/repos/sweeps.ts";
+import { recordSweep, saveSweepResults, topSweepResults } from "../../db/repos/sweeps.ts";
+import type { SweepRow } from "../../compute/backtest/sweep.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { BacktestResult as JobResult } from "../../queues/kinds/backtest.ts";
 import type { backtestKind } from "../../queues/registry.ts";
@@ -67,7 +68,7 @@ async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-c
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
   const bars = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
   if (bars.dates.length < 2) throw new PermanentError(`${p.asset} has fewer than 2 bars`);
-  const rows = await deps.compute.run<object, SweepResultRow[]>(
+  const rows = await deps.compute.run<object, SweepRow[]>(
     "sweepChunk",
     { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year },
     ctx.signal,
