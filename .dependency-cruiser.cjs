@@ -31,10 +31,10 @@ module.exports = {
     },
     {
       name: "platform-leaves",
-      comment: "ops/config, ops/logger and ops/telemetry import nothing else of ours (telemetry: but its two leaf modules)",
+      comment: "ops/config, ops/logger and ops/telemetry import nothing else of ours (telemetry: but its leaf modules)",
       severity: "error",
       from: { path: "^ops/(config|logger|telemetry)\\.ts$" },
-      to: { path: "^(compute|db|queues|alerts|workers|producers|apps)/|^ops/(?!telemetry-pg-exporter\\.ts$|bounded-writer\\.ts$)" },
+      to: { path: "^(compute|db|queues|alerts|workers|producers|apps)/|^ops/(?!telemetry-(pg-exporter|sampling)\\.ts$|bounded-writer\\.ts$)" },
     },
     {
       name: "no-cycles",

@@ -106,6 +106,28 @@ const shape = z.object({
   ALERT_COOLDOWN_S: posInt.default(1_800),
   ALERT_EVENT_COOLDOWN_S: posInt.default(900),
   ALERT_DELIVERY_MAX_BACKOFF_S: posInt.default(300),
+  // Tracing (README "Tracing"): head sampling per job kind, "queue=ratio" or "queue:job=ratio", merged over
+  // the defaults in ops/sampling.ts; the most specific entry wins. Queue names are checked against the kinds
+  // by the worker at start-up, like WORKER_QUEUES.
+  TRACE_SAMPLING: z
+    .string()
+    .regex(/^[A-Za-z0-9_*-]+(:[A-Za-z0-9_-]+)?=[0-9.]+(,[A-Za-z0-9_*-]+(:[A-Za-z0-9_-]+)?=[0-9.]+)*$/, "must look like maintenance:smoke=0.01,backtest:sweep-chunk=0.1")
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const entry of s.split(",")) {
+        const [key, raw] = entry.split("=") as [string, string];
+        const ratio = Number(raw);
+        if (!(ratio >= 0 && ratio <= 1)) {
+          ctx.addIssue({ code: "custom", message: `ratio of ${key} must be a number from 0 to 1, got ${JSON.stringify(raw)}` });
+          return z.NEVER;
+        }
+        out[key] = ratio;
+      }
+      return Object.freeze(out);
+    })
+    .optional(),
+  // Daily span partitions older than this are dropped by the maintenance schedule; today's never is.
+  SPAN_RETENTION_DAYS: posInt.max(3650).default(14),
   ...llmShape(),
 });
 

@@ -1,8 +1,9 @@
 // One tracing setup per process: service.name from the Procfile process, W3C trace context, and a
 // BatchSpanProcessor over the PostgreSQL exporter. No context manager: on Node 20 AsyncLocalStorage
 // makes every promise of the process pay for async hooks (measured: ~10 % of queue throughput), so trace
-// context is passed explicitly — a job's ctx.trace, a producer's span context. Imports nothing of ours but
-// the exporter (and the leaf module it builds on).
+// context is passed explicitly — a job's ctx.trace, a producer's span context. Sampling: per job kind at
+// the head, whole traces at a time, with failures kept at the tail (telemetry-sampling.ts). Imports nothing
+// of ours but its leaf modules (exporter, sampling, and the bounded writer the exporter builds on).
 import { ROOT_CONTEXT, SpanKind, propagation, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -10,6 +11,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@ope
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Queryable, WriterStats } from "./bounded-writer.ts";
 import { PgSpanExporter } from "./telemetry-pg-exporter.ts";
+import { KindRatioSampler, TailKeepingProcessor } from "./telemetry-sampling.ts";
 
 export interface TelemetryOptions {
   /** The Procfile process: web, worker, scheduler, producer, demo, bench. */
@@ -30,6 +32,7 @@ export interface Telemetry {
   readonly tracer: Tracer;
   /** Exporter counters (written, dropped, pending, failures) when the exporter keeps them. */
   stats(): WriterStats | undefined;
+  /** Resolves when the spans ended so far are written (bounded by the exporter's flush timeout). */
   forceFlush(): Promise<void>;
   /** Flushes (bounded) and unregisters the globals. Idempotent. */
   shutdown(): Promise<void>;
@@ -56,7 +59,8 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, "process.pid": process.pid }),
     // Our exporter accepts a batch synchronously, so this queue only bridges one scheduling delay.
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 })],
+    sampler: new KindRatioSampler(),
+    spanProcessors: [new TailKeepingProcessor(new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 }))],
     spanLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64, eventCountLimit: 32 },
   });
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -66,7 +70,11 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
     service: opts.service,
     tracer: provider.getTracer("ta-fleet"),
     stats: () => (exporter as Partial<PgSpanExporter>).stats?.(),
-    forceFlush: () => provider.forceFlush(),
+    // The batch processor hands spans to the exporter only; ours buffers them again, so flush it too.
+    forceFlush: async () => {
+      await provider.forceFlush();
+      await exporter.forceFlush?.();
+    },
     shutdown: () =>
       (closing ??= (async () => {
         await Promise.race([

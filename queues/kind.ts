@@ -25,6 +25,12 @@ export interface JobKind<Name extends string = string, Schema extends z.ZodType 
    * prompts and free text stay out of spans. Unset: the job name says enough.
    */
   readonly spanAttributes?: (payload: z.output<Schema>) => SpanAttributes;
+  /**
+   * Tracing defaults (README "Tracing"). `sample`: head-sampling ratio by job name, "*" for the kind's other
+   * jobs, 1 when unset — high-rate jobs nobody reads one by one trace a share; TRACE_SAMPLING overrides.
+   * `slowMs`: an attempt running longer has its span kept even when its trace was not sampled.
+   */
+  readonly tracing: { readonly sample?: Readonly<Record<string, number>>; readonly slowMs: number };
   /** Phantom: the processor's result type. */
   readonly result?: Result;
 }

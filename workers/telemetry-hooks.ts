@@ -1,13 +1,17 @@
 // The runtime's JobHooks with tracing and metrics: one CONSUMER span per job attempt, a child of the trace
 // context in the job data (so a flow is one trace and a retry is a new span in it), and per-job metrics.
-// Runs on every job: instruments are bound once per (queue, job name) and reused, the attribute object is
-// the runtime's own, and nothing here waits for I/O.
-import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+// Spans are head-sampled per kind (workers/sampling.ts, ops/telemetry-sampling.ts); an unsampled attempt
+// that fails, is a retry, follows a stall or runs slow is kept at its end. Metrics count every job whatever
+// the sampling. Runs on every job: instruments are bound once per (queue, job name) and reused, the
+// attribute object is the runtime's own, and nothing here waits for I/O.
+import { SpanKind, SpanStatusCode, TraceFlags, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Job } from "bullmq";
 import type { Counter, Histogram, MetricsCollector } from "../ops/metrics/collector.ts";
 import { JOB_METRICS } from "../ops/metrics/names.ts";
+import { SAMPLING_DECISION, SAMPLING_RATIO } from "../ops/telemetry-sampling.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { JobHooks, JobObservation, JobOutcome } from "./hooks.ts";
+import { samplingPlan, type SamplingPlan, type TraceSampling } from "./sampling.ts";
 import { workflowTransition, type WorkflowRecorder } from "./workflow-hooks.ts";
 
 export interface TelemetryHooksOptions {
@@ -15,16 +19,9 @@ export interface TelemetryHooksOptions {
   tracer?: Tracer;
   metrics?: MetricsCollector;
   workflow?: Pick<WorkflowRecorder, "record">;
-  /** Which jobs get a span; by default all but housekeeping (see HOUSEKEEPING). */
-  traced?(queue: string, jobName: string): boolean;
+  /** Head-sampling ratio and slow threshold per job; default: the kinds' own declarations. */
+  sampling?: SamplingPlan;
 }
-
-// Periodic maintenance (every minute, hourly, daily) would be a stream of one-span traces nobody reads:
-// it gets metrics, not traces. The maintenance jobs that start work (daily-refresh) or prove the path
-// (smoke) are traced.
-const TRACED_MAINTENANCE = new Set(["daily-refresh", "smoke"]);
-export const HOUSEKEEPING = (queue: string, jobName: string) => queue === "maintenance" && !TRACED_MAINTENANCE.has(jobName);
-
 
 // Without a metrics collector the instruments still exist, so the per-job path has no branches.
 const NOOP_COUNTER: Counter = {
@@ -41,7 +38,6 @@ const NOOP_HISTOGRAM: Histogram = {
 /** Everything bound for one (queue, job name): created on its first job, then only looked up. */
 class Instruments {
   readonly spanName: string;
-  readonly traced: boolean;
   readonly wait: Histogram;
   readonly run: Histogram;
   readonly attempts: Histogram;
@@ -52,10 +48,9 @@ class Instruments {
     private readonly metrics: MetricsCollector | undefined,
     readonly queue: string,
     readonly job: string,
-    traced: boolean,
+    readonly sampling: TraceSampling,
   ) {
     this.spanName = `${queue} ${job}`;
-    this.traced = traced;
     const labels = { queue, job };
     this.wait = metrics?.histogram(JOB_METRICS.wait, labels) ?? NOOP_HISTOGRAM;
     this.run = metrics?.histogram(JOB_METRICS.run, labels) ?? NOOP_HISTOGRAM;
@@ -115,6 +110,10 @@ class Observation implements JobObservation {
     if (span) {
       if (info.attributes) span.setAttributes(info.attributes as Record<string, string | number | boolean>);
       span.setAttribute("job.outcome", outcome);
+      if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) {
+        const keep = tailReason(outcome, this.job, attempt, ms, ins.sampling.slowMs);
+        if (keep) span.setAttribute(SAMPLING_DECISION, `tail:${keep}`);
+      }
       if (info.error !== undefined && (outcome === "failed" || outcome === "retrying")) {
         const err = info.error instanceof Error ? info.error : new Error(String(info.error));
         span.recordException(err);
@@ -126,24 +125,39 @@ class Observation implements JobObservation {
   }
 }
 
+// Why an attempt whose trace was not sampled is kept: what an operator looks for is never sampled away.
+function tailReason(outcome: JobOutcome, job: Job, attempt: number, ms: number, slowMs: number): string | undefined {
+  if (outcome === "failed" || outcome === "retrying") return "failed";
+  if (attempt > 1) return "retry";
+  if (job.stalledCounter > 0) return "stalled";
+  if (ms > slowMs) return "slow";
+  return undefined;
+}
+
 class TelemetryJobHooks implements JobHooks {
   private readonly instruments = new Map<string, Instruments>();
   private readonly llmInstruments = new Map<string, { input: Counter; output: Counter; latency: Histogram }>();
+  private readonly sampling: SamplingPlan;
 
-  constructor(private readonly opts: TelemetryHooksOptions) {}
+  constructor(private readonly opts: TelemetryHooksOptions) {
+    this.sampling = opts.sampling ?? samplingPlan();
+  }
 
   onJobStart(job: Job, kind: string, attributes: Record<string, string | number | boolean>): JobObservation {
     const key = `${kind}\u0000${job.name}`;
     let ins = this.instruments.get(key);
     if (!ins) {
-      const traced = this.opts.traced ? this.opts.traced(kind, job.name) : !HOUSEKEEPING(kind, job.name);
-      this.instruments.set(key, (ins = new Instruments(this.opts.metrics, kind, job.name, traced)));
+      this.instruments.set(key, (ins = new Instruments(this.opts.metrics, kind, job.name, this.sampling(kind, job.name))));
     }
     const attempt = job.attemptsMade + 1;
     // Queue wait of the first attempt only: a retry's wait is mostly its backoff delay.
     if (attempt === 1 && job.processedOn) ins.wait.observe(Math.max(0, job.processedOn - job.timestamp - (job.opts.delay ?? 0)));
     const parent = contextFromJobData(job.data);
-    const span = ins.traced ? this.opts.tracer?.startSpan(ins.spanName, { kind: SpanKind.CONSUMER, attributes }, parent) : undefined;
+    let span: Span | undefined;
+    if (this.opts.tracer) {
+      attributes[SAMPLING_RATIO] = ins.sampling.ratio;
+      span = this.opts.tracer.startSpan(ins.spanName, { kind: SpanKind.CONSUMER, attributes }, parent);
+    }
     return new Observation(this, ins, job, attempt, span, parent);
   }
 

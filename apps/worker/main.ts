@@ -11,6 +11,7 @@ import { buildProcessors } from "../../workers/processors.ts";
 import { startWorkerObservability } from "./observability.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import { createWorker, type FleetWorker } from "../../workers/runtime.ts";
+import { samplingPlan, type SamplingPlan } from "../../workers/sampling.ts";
 import type { JobKind } from "../../queues/kind.ts";
 
 const USAGE = `Usage: npm run worker -- [--queues a,b] [--concurrency N]
@@ -22,7 +23,7 @@ Consumes the fleet's queues until SIGINT/SIGTERM (Procfile \`worker\`; scale by 
 
 function flags() {
   const { values } = commandLine("worker", USAGE, { options: { queues: { type: "string" }, concurrency: { type: "string" } } });
-  // Both lists are checked before anything connects, with the same rule; a bad WORKER_QUEUES is an error
+  // The lists (and TRACE_SAMPLING's queue names) are checked before anything connects, with the same rule; a bad WORKER_QUEUES is an error
   // even where --queues overrides it, like any other bad variable.
   const configured = kinds(config().WORKER_QUEUES, "WORKER_QUEUES");
   const queues = values.queues === undefined ? configured : kinds(values.queues.split(",").map((q) => q.trim()).filter(Boolean), "--queues");
@@ -30,7 +31,13 @@ function flags() {
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 1000)) {
     usage(`--concurrency: must be an integer 1..1000 (got ${JSON.stringify(values.concurrency)})`);
   }
-  return { queues, concurrency };
+  let sampling: SamplingPlan;
+  try {
+    sampling = samplingPlan(config().TRACE_SAMPLING);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  return { queues, concurrency, sampling };
 }
 
 function kinds(names: readonly string[] | undefined, key: string): KindName[] {
@@ -49,7 +56,7 @@ function usage(msg: string): never {
 const args = flags();
 const rt = await bootstrap("worker");
 // Registered first, so it closes after the workers: their last spans and metrics are flushed.
-const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps });
+const telemetry = startWorkerObservability({ service: "worker", cfg: rt.cfg, log: rt.log, databaseUrl: rt.databaseUrl, redisUrl: rt.redisUrl, deps: rt.deps, sampling: args.sampling });
 rt.shutdown.add("observability", () => telemetry.close());
 const fleet = new Fleet({ redisUrl: rt.redisUrl, prefix: rt.cfg.QUEUE_PREFIX, name: "ta-fleet:worker-producer", onError: (err) => rt.deps.report(err, "redis:fleet") });
 rt.shutdown.add("fleet", () => fleet.close());

@@ -2,6 +2,7 @@
 // the job hooks over them, and the workflow-state recorder. close() flushes in dependency order.
 import { exportErrorHandler, startObservability, type Observability, type ObservabilityOptions } from "../observability.ts";
 import type { JobHooks } from "../../workers/hooks.ts";
+import { samplingPlan, type SamplingPlan } from "../../workers/sampling.ts";
 import { telemetryHooks } from "../../workers/telemetry-hooks.ts";
 import { workflowRecorder } from "../../workers/workflow-hooks.ts";
 
@@ -12,7 +13,8 @@ export interface WorkerObservability {
   close(): Promise<void>;
 }
 
-export function startWorkerObservability(opts: ObservabilityOptions): WorkerObservability {
+/** `sampling`: the plan already checked at start-up; default: the one TRACE_SAMPLING describes. */
+export function startWorkerObservability(opts: ObservabilityOptions & { sampling?: SamplingPlan }): WorkerObservability {
   const obs = startObservability(opts);
   const workflow = workflowRecorder(obs.pool, { onError: exportErrorHandler(opts.log, opts.deps, "workflow state write") });
   const dropped = obs.metrics.gauge("telemetry_dropped", { what: "workflow_events" });
@@ -20,7 +22,7 @@ export function startWorkerObservability(opts: ObservabilityOptions): WorkerObse
   let closing: Promise<void> | undefined;
   return {
     obs,
-    hooks: telemetryHooks({ tracer: obs.telemetry.tracer, metrics: obs.metrics, workflow }),
+    hooks: telemetryHooks({ tracer: obs.telemetry.tracer, metrics: obs.metrics, workflow, sampling: opts.sampling ?? samplingPlan(opts.cfg.TRACE_SAMPLING) }),
     close: () =>
       (closing ??= (async () => {
         await workflow.close(5_000);

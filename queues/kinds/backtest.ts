@@ -59,6 +59,7 @@ export const backtestKind = defineKind<"backtest", typeof schema, BacktestResult
   },
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 10 * 60_000,
+  tracing: { sample: { "sweep-chunk": 0.1 }, slowMs: 2 * 60_000 },
   spanAttributes: (p): SpanAttributes =>
     p.mode === "signal"
       ? { asset: p.asset, "backtest.mode": p.mode, "signal.id": p.signalId, ...runAttribute(p) }

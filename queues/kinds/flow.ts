@@ -93,5 +93,6 @@ export const flowKind = defineKind<"flow", typeof schema, RunSummary | AssetSumm
   // Orchestration only reads Redis; a failure here is a bug or an outage, not worth many attempts.
   jobOptions: { ...BASE_JOB_OPTIONS, attempts: 2 },
   timeoutMs: 60_000,
+  tracing: { slowMs: 10_000 },
   spanAttributes: (p) => ({ "flow.node": p.node, "run.id": p.runId, ...("asset" in p ? { asset: p.asset } : {}), ...(p.node === "gate" ? { "flow.gate": p.gate } : {}) }),
 });

@@ -85,6 +85,7 @@ export const llmKind = defineKind<"llm", typeof schema, LlmResult | LlmBatchResu
   // Provider-level retries with backoff live in the LLM layer; the job retries only what that layer gives up on.
   jobOptions: { ...BASE_JOB_OPTIONS, attempts: 5, backoff: { type: "exponential", delay: 1_000, jitter: 0.5 } },
   timeoutMs: 5 * 60_000,
+  tracing: { slowMs: 60_000 },
   spanAttributes: (p): SpanAttributes =>
     p.node === "batch"
       ? { "llm.node": p.node, "llm.batch_id": p.batchId, "llm.tasks": p.tasks.length }

@@ -32,5 +32,7 @@ export const maintenanceKind = defineKind<"maintenance", typeof schema, Maintena
   jobId: (p) => (p.task === "smoke" ? `smoke.${p.id}` : undefined),
   jobOptions: { ...BASE_JOB_OPTIONS, removeOnComplete: { age: 24 * 3600, count: 500 } },
   timeoutMs: 5 * 60_000,
+  // Ticks every minute or hour would be a stream of one-span traces nobody reads; daily-refresh starts a run.
+  tracing: { sample: { "*": 0.01, "daily-refresh": 1 }, slowMs: 60_000 },
   // No spanAttributes: the job name already says which task; no extra object per (frequent) job.
 });

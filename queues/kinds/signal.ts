@@ -25,5 +25,6 @@ export const signalKind = defineKind<"signal", typeof schema, SignalResult>({
   jobId: (p) => `signal.${p.signalId}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`,
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 5 * 60_000,
+  tracing: { slowMs: 60_000 },
   spanAttributes: (p) => ({ asset: p.asset, "signal.id": p.signalId, ...runAttribute(p) }),
 });

@@ -31,5 +31,6 @@ export const stageKind = defineKind<"stage", typeof schema, StageResult>({
   jobId: (p) => `stage.${p.stage}.${p.asset}.${p.asOf}${rerunSuffix(p.rerun)}`,
   jobOptions: { ...BASE_JOB_OPTIONS },
   timeoutMs: 10 * 60_000,
+  tracing: { slowMs: 2 * 60_000 },
   spanAttributes: (p) => ({ asset: p.asset, stage: p.stage, as_of: p.asOf, ...runAttribute(p) }),
 });

@@ -1,6 +1,9 @@
 // One daily-refresh run is one trace (asserted by SQL over observability.spans) and one workflow_state row
 // whose events follow the run; the run is triggered the way the scheduler does it (a maintenance job).
+// Sampling: a sampled-out run still shows its failure on the run page, and metrics do not depend on it.
+import type { AddressInfo } from "node:net";
 import { Job } from "bullmq";
+import express from "express";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { insertMetrics } from "../../db/repos/metrics.ts";
 import { workflowHistory } from "../../db/repos/workflow.ts";
@@ -14,6 +17,8 @@ import { PermanentError } from "../../workers/errors.ts";
 import { flowProcessor } from "../../workers/flow/index.ts";
 import type { JobHooks } from "../../workers/hooks.ts";
 import type { Processor } from "../../workers/runtime.ts";
+import { opsApi } from "../../apps/web/dashboard/api-ops.ts";
+import { samplingPlan } from "../../workers/sampling.ts";
 import { telemetryHooks } from "../../workers/telemetry-hooks.ts";
 import { workflowRecorder, type WorkflowRecorder } from "../../workers/workflow-hooks.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
@@ -48,12 +53,12 @@ afterEach(async () => {
 });
 
 /** The fleet with our hooks on every worker; stage/signal/backtest are stand-ins, flow is the real one. */
-async function startFleet(failAt?: string) {
+async function startFleet(failAt?: string, h: JobHooks = hooks) {
   const t = (tf = testFleet("trace"));
   const maybeFail = (key: string) => {
     if (key === failAt) throw new PermanentError(`injected failure at ${key}`);
   };
-  const worker = <K extends JobKind>(kind: K, processor: Processor<K>) => t.worker(kind, processor, { hooks });
+  const worker = <K extends JobKind>(kind: K, processor: Processor<K>) => t.worker(kind, processor, { hooks: h });
   await worker(maintenanceKind, async (p, ctx) => {
     if (p.task !== "daily-refresh") throw new Error("unexpected task");
     // What the production maintenance processor does for the scheduler's trigger.
@@ -78,12 +83,13 @@ async function runDay(t: TestFleet, asOf: string) {
     return s === "completed" || s === "failed";
   }, "the run root to finish", 30_000);
   await telemetry.forceFlush();
-  const root = await poll(
-    async () => (await db.pool.query<{ trace_id: string }>("SELECT trace_id FROM observability.spans WHERE attributes->>'job.id' = $1", [result.rootJobId])).rows[0],
-    "the run root's span",
-  );
   expect(await workflow.flush(5_000)).toBe(true);
-  return { ...result, triggerId: trigger.id!, traceId: root.trace_id };
+  // The run's trace id as the run page finds it: recorded with the run whether or not its trace was sampled.
+  const [state] = await poll(async () => {
+    const { rows } = await db.pool.query<{ correlation_id: string }>("SELECT correlation_id FROM observability.workflow_state WHERE workflow_id = $1", [result.runId]);
+    return rows.length ? rows : undefined;
+  }, "the run's workflow state");
+  return { ...result, triggerId: trigger.id!, traceId: state!.correlation_id };
 }
 
 describe("one trace per flow run", () => {
@@ -139,5 +145,57 @@ describe("one trace per flow run", () => {
     expect(state!.events.map((e) => `${e.phase}=${e.status}`)).toEqual(expect.arrayContaining(["BBB:features=failed", "BBB:summary=failed", "AAA:summary=completed"]));
     const failed = await db.pool.query("SELECT status_code, trace_id FROM observability.spans WHERE attributes->>'stage' = 'features' AND attributes->>'asset' = 'BBB' AND attributes->>'run.id' = $1", [run.runId]);
     expect(failed.rows).toEqual([{ status_code: "ERROR", trace_id: run.traceId }]);
+  });
+});
+
+describe("sampling", () => {
+  it("a run whose trace was sampled out still shows its failure: the span, under the run's trace, on the run page", async () => {
+    const t = await startFleet("stage:features:BBB", telemetryHooks({ tracer: telemetry.tracer, metrics, workflow, sampling: samplingPlan({ "*": 0 }) }));
+    const run = await runDay(t, "2022-11-18");
+    const { rows } = await db.pool.query("SELECT trace_id, parent_span_id, status_code, attributes FROM observability.spans WHERE attributes->>'run.id' = $1 OR trace_id = $2", [run.runId, run.traceId]);
+    // Only what failed was kept, with the trace id and parent it would have had.
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r).toMatchObject({ trace_id: run.traceId, status_code: "ERROR", attributes: { "sampling.ratio": 0, "sampling.decision": "tail:failed" } });
+    const features = rows.find((r) => r.attributes.stage === "features");
+    expect(features).toMatchObject({ attributes: { asset: "BBB", "job.outcome": "failed" } });
+    expect(features!.parent_span_id).toMatch(/^[0-9a-f]{16}$/);
+
+    // The run page's two requests, served by the dashboard's real routes.
+    const app = express().use(opsApi({ db: db.pool, fleet: t.fleet, alerts: { acknowledge: () => Promise.reject(new Error("unused")) }, llmTz: "UTC", readOnly: true, boardPath: "/board" }));
+    const server = app.listen(0, "127.0.0.1");
+    try {
+      await new Promise((r) => server.once("listening", r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const page = (await (await fetch(`${base}/runs/${run.runId}`)).json()) as { traceId: string };
+      expect(page.traceId).toBe(run.traceId);
+      const trace = (await (await fetch(`${base}/traces/${page.traceId}`)).json()) as { rows: Array<{ name: string; status: string; attributes: Record<string, unknown> }> };
+      expect(trace.rows).toContainEqual(expect.objectContaining({ name: "stage features", status: "ERROR", attributes: expect.objectContaining({ asset: "BBB" }) }));
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("metrics are identical with sampling 0 % and 100 %", async () => {
+    const aggregate = async (component: string) => {
+      // Counters (outcomes, rows, histogram counts) are exact; durations (_sum, samples) are timings.
+      const { rows } = await db.pool.query<{ name: string; labels: string; total: number }>(
+        `SELECT metric_name AS name, labels::text AS labels, sum(value)::float8 AS total FROM observability.metrics
+         WHERE component = $1 AND metric_type = 'counter' AND metric_name NOT LIKE '%\\_sum' GROUP BY 1, 2 ORDER BY 1, 2`,
+        [component],
+      );
+      return rows;
+    };
+    for (const ratio of [0, 1]) {
+      const m = new MetricsCollector({ component: `sampled-${ratio}`, write: (rows) => insertMetrics(db.pool, rows), flushMs: 60_000 });
+      const t = await startFleet("stage:ta:AAA", telemetryHooks({ tracer: telemetry.tracer, metrics: m, workflow, sampling: samplingPlan({ "*": ratio }) }));
+      await runDay(t, `2022-11-2${ratio}`);
+      await t.close();
+      tf = undefined;
+      await m.close();
+    }
+    const [none, all] = [await aggregate("sampled-0"), await aggregate("sampled-1")];
+    expect(none.length).toBeGreaterThan(10);
+    expect(none.map((r) => r.name)).toEqual(expect.arrayContaining(["job_outcomes", "job_run_ms_count", "rows_written"]));
+    expect(none).toEqual(all);
   });
 });

@@ -14,6 +14,7 @@ import { MetricsCollector } from "../../ops/metrics/collector.ts";
 import { initTelemetry, type Telemetry } from "../../ops/telemetry.ts";
 import { isDataError } from "../../ops/bounded-writer.ts";
 import { maintenanceKind } from "../../queues/registry.ts";
+import { samplingPlan } from "../../workers/sampling.ts";
 import { telemetryHooks } from "../../workers/telemetry-hooks.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { freePort } from "../helpers/net.ts";
@@ -57,7 +58,7 @@ describe("telemetry while PostgreSQL is down", () => {
   it("never blocks or fails jobs, drops past its bound with a count, and resumes without duplicates", async () => {
     let done = 0;
     let sent = 0;
-    const w = await tf.worker(maintenanceKind, async (p) => (done++, { task: p.task }), { hooks: telemetryHooks({ tracer: telemetry.tracer, metrics }), concurrency: 8 });
+    const w = await tf.worker(maintenanceKind, async (p) => (done++, { task: p.task }), { hooks: telemetryHooks({ tracer: telemetry.tracer, metrics, sampling: samplingPlan({ "maintenance:smoke": 1 }) }), concurrency: 8 });
     const q = tf.fleet.queue(maintenanceKind);
     const batch = async (n: number) => {
       await q.addBulk(Array.from({ length: n }, () => ({ name: "smoke", data: { task: "smoke", id: `j${sent++}`, message: "no database needed" } })));

@@ -21,6 +21,7 @@ const kindWith = <N extends string>(name: N, timeoutMs: number, attempts: number
     jobId: (p) => `work.${p.id}`,
     jobOptions: { attempts, backoff: { type: "fixed", delay: 50 }, removeOnComplete: false, removeOnFail: false },
     timeoutMs,
+    tracing: { slowMs: timeoutMs },
   });
 
 let tf: TestFleet | undefined;
