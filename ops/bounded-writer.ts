@@ -1,9 +1,18 @@
 // A bounded FIFO drained by one background writer, with retry and backoff while the sink is down and a
 // count of what it had to drop. Shared by the span exporter, the metrics collector and the workflow
 // recorder. Imports nothing, so the telemetry modules built on it stay leaves.
-/** The one thing the exporters need from a pg Pool. */
+/** What the span exporter needs from a pg Pool: queries, and a client of its own to stream COPY on. */
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<unknown>;
+  connect(): Promise<StreamingClient>;
+}
+
+/** A pooled client: plain queries, COPY streams (pg-copy-streams), and back to the pool with release(). */
+export interface StreamingClient {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  query<S extends { submit(connection: never): void }>(stream: S): S;
+  /** An error discards the client instead of reusing it. */
+  release(err?: Error | boolean): void;
 }
 
 export interface WriterStats {

@@ -1,13 +1,16 @@
 // Spans into observability.spans. The exporter never makes a job wait: export() only converts the batch
-// into rows and queues them in a bounded buffer (full → the overflow is dropped and counted); one writer
-// inserts batches with `unnest` in the background and retries with backoff while PostgreSQL is down.
-// A batch written twice (a timeout after the server committed) is harmless: the key is (trace_id, span_id)
-// and the insert is ON CONFLICT DO NOTHING. Like ops/telemetry.ts it imports nothing of ours but a leaf
-// module (the bounded writer, which imports nothing at all).
+// into COPY lines and queues them in a bounded buffer (full → the overflow is dropped and counted); one
+// writer streams batches with COPY in the background and retries with backoff while PostgreSQL is down.
+// A batch written twice (a timeout after the server committed) is harmless: the key (trace_id, start_time,
+// span_id) rejects the second COPY, and that batch goes in once more with ON CONFLICT DO NOTHING. Like
+// ops/telemetry.ts it imports nothing of ours but a leaf module (the bounded writer, which imports nothing).
 import { SpanKind, SpanStatusCode, type HrTime } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { BoundedWriter, isDataError, type Queryable, type WriterStats } from "./bounded-writer.ts";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
+import { BoundedWriter, isDataError, type Queryable, type StreamingClient, type WriterStats } from "./bounded-writer.ts";
 
 // Attribute keys whose values are secrets whatever they look like. `tokens` (a count) is not `token`.
 const SECRET_KEY = /pass(word|wd)?|secret|api[._-]?key|authorization|cookie|credential|private[._-]?key|(^|[._-])(token|dsn)$|(database|redis)[._-]?url/i;
@@ -68,26 +71,58 @@ export class Redactor {
   }
 }
 
-type SpanRow = [string, string, string | null, string, string, string, number, number, number, string, string | null, string, string];
-
 const KIND = { [SpanKind.INTERNAL]: "INTERNAL", [SpanKind.SERVER]: "SERVER", [SpanKind.CLIENT]: "CLIENT", [SpanKind.PRODUCER]: "PRODUCER", [SpanKind.CONSUMER]: "CONSUMER" } as const;
 const STATUS = { [SpanStatusCode.UNSET]: "UNSET", [SpanStatusCode.OK]: "OK", [SpanStatusCode.ERROR]: "ERROR" } as const;
 const epochSeconds = (t: HrTime) => t[0] + t[1] / 1e9;
 const finite = (x: number) => (Number.isFinite(x) ? x : 0);
 
-// Every column goes through unnest, joined by position with attributes and events, which travel as one JSON
-// array each: pg would otherwise escape every quote of every JSON document into an array literal. Columns
-// whose values cannot contain a special character (hex ids, numbers, fixed words) are sent as ready-made
-// array literals, the free-text ones (name, service, status message) as ordinary array parameters.
-const INSERT_SPANS = `
-INSERT INTO observability.spans
-  (trace_id, span_id, parent_span_id, name, service, kind, start_time, end_time, duration_ms, status_code, status_message, attributes, events)
-SELECT u.t, u.s, u.p, u.n, u.sv, u.k, to_timestamp(u.st), to_timestamp(u.et), u.d, u.sc, u.sm, a.value, e.value
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::float8[],
-            $10::text[], $11::text[]) WITH ORDINALITY AS u(t, s, p, n, sv, k, st, et, d, sc, sm, i)
-JOIN jsonb_array_elements($12::jsonb) WITH ORDINALITY AS a(value, i) USING (i)
-JOIN jsonb_array_elements($13::jsonb) WITH ORDINALITY AS e(value, i) USING (i)
-ON CONFLICT (trace_id, span_id) DO NOTHING`;
+// Timestamps as text with microseconds, so a re-export yields exactly the same start_time (the key). The
+// date-to-minute prefix is built once a minute: toISOString per span would double the cost of a row.
+let minute = NaN;
+let minutePrefix = "";
+function timestamp(t: HrTime): string {
+  const sec = Number.isFinite(t[0]) ? t[0] : 0;
+  const m = Math.floor(sec / 60);
+  if (m !== minute) {
+    minutePrefix = new Date(m * 60_000).toISOString().slice(0, 17);
+    minute = m;
+  }
+  const s = sec - m * 60;
+  return `${minutePrefix}${s < 10 ? "0" : ""}${s}.${String(Math.floor(t[1] / 1e3)).padStart(6, "0")}Z`;
+}
+
+// COPY's text format: backslash, tab and line breaks escaped. A NUL byte cannot be stored in text at all
+// and would fail the whole batch; it is dropped. Ids, kinds, times and numbers never need it; JSON from
+// JSON.stringify holds no raw control character, only backslashes.
+const COPY_SPECIAL = /[\\\t\n\r\0]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "" };
+const text = (s: string) => (COPY_SPECIAL.test(s) ? s.replace(/[\\\t\n\r\0]/g, (c) => COPY_ESCAPES[c]!) : s);
+const json = (s: string) => (s.includes("\\") ? s.replaceAll("\\", "\\\\") : s);
+
+// COPY: about half the PostgreSQL CPU per row of the INSERT … SELECT FROM unnest it replaced, and of a
+// COPY into a staging table plus INSERT ON CONFLICT, which costs as much as that INSERT (bench/spans.ts).
+const COLUMNS = "trace_id, span_id, parent_span_id, name, service, kind, start_time, end_time, duration_ms, status_code, status_message, attributes, events";
+const COPY_SPANS = `COPY observability.spans (${COLUMNS}) FROM STDIN`;
+const UNIQUE_VIOLATION = "23505";
+
+async function copyLines(client: StreamingClient, sql: string, lines: string[]): Promise<void> {
+  await pipeline(Readable.from([lines.join("")]), client.query(copyFrom(sql)));
+}
+
+/** A batch that holds rows already stored: staged, then inserted without those. */
+async function resend(client: StreamingClient, lines: string[]): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("CREATE TEMP TABLE spans_resend (LIKE observability.spans) ON COMMIT DROP");
+    await copyLines(client, `COPY spans_resend (${COLUMNS}) FROM STDIN`, lines);
+    await client.query(`INSERT INTO observability.spans SELECT * FROM spans_resend ON CONFLICT (trace_id, start_time, span_id) DO NOTHING`);
+    await client.query("COMMIT");
+  } catch (err) {
+    // When the ROLLBACK fails too, the connection is gone: its error (no SQLSTATE) discards the client.
+    await client.query("ROLLBACK");
+    throw err;
+  }
+}
 
 export interface PgSpanExporterOptions {
   /** Spans held while PostgreSQL is unreachable; beyond this they are dropped and counted. */
@@ -100,29 +135,40 @@ export interface PgSpanExporterOptions {
 }
 
 export class PgSpanExporter implements SpanExporter {
-  private readonly writer: BoundedWriter<SpanRow>;
+  private readonly writer: BoundedWriter<string>;
   private readonly redact: Redactor;
 
   constructor(db: Queryable, opts: PgSpanExporterOptions = {}) {
     this.redact = new Redactor(opts.secrets);
-    this.writer = new BoundedWriter<SpanRow>({
+    this.writer = new BoundedWriter<string>({
       maxPending: opts.maxPending ?? 20_000,
       batchSize: opts.batchSize ?? 500,
       timeoutMs: opts.timeoutMs ?? 10_000,
       ...(opts.onError ? { onError: opts.onError } : {}),
       isPermanent: isDataError,
-      write: async (rows) => {
-        const col = (c: number) => rows.map((r) => r[c]);
-        const literal = (c: number) => `{${rows.map((r) => r[c] ?? "NULL").join(",")}}`;
-        const json = (c: number) => `[${rows.map((r) => r[c]).join(",")}]`;
-        await db.query(INSERT_SPANS, [literal(0), literal(1), literal(2), col(3), col(4), literal(5), literal(6), literal(7), literal(8), literal(9), col(10), json(11), json(12)]);
+      write: async (lines) => {
+        const client = await db.connect();
+        // A failure without a SQLSTATE (a dropped socket, a stream error mid-COPY) may leave the
+        // connection in an unknown state: it is discarded, not reused.
+        let broken: Error | undefined;
+        try {
+          await copyLines(client, COPY_SPANS, lines).catch((err: Error & { code?: string }) => {
+            if (err.code !== UNIQUE_VIOLATION) throw err;
+            return resend(client, lines);
+          });
+        } catch (err) {
+          if (!(err as { code?: unknown }).code) broken = err as Error;
+          throw err;
+        } finally {
+          client.release(broken);
+        }
       },
     });
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     try {
-      this.writer.push(spans.map((s) => this.row(s)));
+      this.writer.push(spans.map((s) => this.line(s)));
     } catch (err) {
       done({ code: ExportResultCode.FAILED, error: err as Error });
       return;
@@ -143,25 +189,16 @@ export class PgSpanExporter implements SpanExporter {
     return this.writer.close(5_000);
   }
 
-  private row(s: ReadableSpan): SpanRow {
+  /** One line of COPY text. */
+  private line(s: ReadableSpan): string {
     const ctx = s.spanContext();
     const events = s.events.length
-      ? JSON.stringify(s.events.map((e) => ({ name: e.name, time: epochSeconds(e.time), ...(e.attributes ? { attributes: this.redact.attributes(e.attributes) } : {}) })))
+      ? json(JSON.stringify(s.events.map((e) => ({ name: e.name, time: epochSeconds(e.time), ...(e.attributes ? { attributes: this.redact.attributes(e.attributes) } : {}) }))))
       : "[]";
-    return [
-      ctx.traceId,
-      ctx.spanId,
-      s.parentSpanContext?.spanId ?? null,
-      s.name,
-      String(s.resource.attributes["service.name"] ?? "unknown"),
-      KIND[s.kind] ?? "INTERNAL",
-      finite(epochSeconds(s.startTime)),
-      finite(epochSeconds(s.endTime)),
-      finite(s.duration[0] * 1e3 + s.duration[1] / 1e6),
-      STATUS[s.status.code] ?? "UNSET",
-      s.status.message ? this.redact.text(s.status.message) : null,
-      this.redact.attributesJson(s.attributes),
-      events,
-    ];
+    const service = text(String(s.resource.attributes["service.name"] ?? "unknown"));
+    const message = s.status.message ? text(this.redact.text(s.status.message)) : "\\N";
+    const duration = finite(s.duration[0] * 1e3 + s.duration[1] / 1e6);
+    // join() yields one flat string; a template literal would leave a rope that every batch flattens again.
+    return [ctx.traceId, ctx.spanId, s.parentSpanContext?.spanId ?? "\\N", text(s.name), service, KIND[s.kind] ?? "INTERNAL", timestamp(s.startTime), timestamp(s.endTime), duration, STATUS[s.status.code] ?? "UNSET", message, json(this.redact.attributesJson(s.attributes)), `${events}\n`].join("\t");
   }
 }

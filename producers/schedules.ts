@@ -16,6 +16,8 @@ export function schedules(cfg: Config): Schedule[] {
   return [
     { id: "daily-refresh", pattern: cfg.DAILY_REFRESH_CRON, tz: cfg.SCHEDULE_TZ, payload: { task: "daily-refresh", assets: [...cfg.DAILY_REFRESH_ASSETS] } },
     { id: "metrics-partitions", pattern: "0 5 0 * * *", tz: "UTC", payload: { task: "metrics-partitions", ahead: 3, retentionDays: 90 } },
+    // Hourly, so a new UTC day's partition exists long before midnight and expired days go within the hour.
+    { id: "span-partitions", pattern: "0 25 * * * *", tz: "UTC", payload: { task: "span-partitions", aheadDays: 7, retentionDays: cfg.SPAN_RETENTION_DAYS } },
     { id: "alerts-evaluate", pattern: "0 * * * * *", tz: "UTC", payload: { task: "alerts-evaluate" } },
     { id: "quality-rollup", pattern: "0 10 * * * *", tz: "UTC", payload: { task: "quality-rollup", hours: 48 } },
     { id: "llm-calls-expire", pattern: "0 20 * * * *", tz: "UTC", payload: { task: "llm-calls-expire", olderThanMinutes: 60 } },

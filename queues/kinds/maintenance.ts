@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BASE_JOB_OPTIONS, defineKind, isoDate, symbol } from "../kind.ts";
 
-export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "alerts-evaluate", "quality-rollup", "llm-calls-expire"] as const;
+export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "span-partitions", "alerts-evaluate", "quality-rollup", "llm-calls-expire"] as const;
 
 export interface MaintenanceResult {
   task: (typeof MAINTENANCE_TASKS)[number];
@@ -17,6 +17,8 @@ const schema = z.discriminatedUnion("task", [
   // The scheduler's trigger: adds the day's daily-refresh flow (as of the given or the current UTC day).
   z.strictObject({ task: z.literal("daily-refresh"), assets: z.array(symbol).min(1).max(500), asOf: isoDate.optional() }),
   z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
+  // Hourly: daily span partitions up to `aheadDays` ahead; those past `retentionDays` (SPAN_RETENTION_DAYS) dropped.
+  z.strictObject({ task: z.literal("span-partitions"), aheadDays: z.number().int().min(1).max(60).default(7), retentionDays: z.number().int().min(1).max(3650) }),
   // Every minute (producers/schedules.ts): evaluate the alert rules (alerts/rules.ts), then a bounded delivery pass.
   z.strictObject({ task: z.literal("alerts-evaluate") }),
   // Hourly: recompute the quality rollups over the last `hours` hours (idempotent upserts).

@@ -42,6 +42,12 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
         const dropped = await deps.pool.query<{ n: number }>("SELECT observability.drop_metrics_partitions(make_interval(days => $1)) AS n", [p.retentionDays]);
         return { task: p.task, created: created.rows[0]!.n, dropped: dropped.rows[0]!.n };
       }
+      case "span-partitions": {
+        const created = await deps.pool.query<{ n: number }>("SELECT observability.ensure_span_partitions($1) AS n", [p.aheadDays]);
+        const expired = await deps.pool.query<{ dropped: number; deleted: string }>("SELECT dropped, deleted FROM observability.drop_span_partitions(make_interval(days => $1))", [p.retentionDays]);
+        const { dropped, deleted } = expired.rows[0]!;
+        return { task: p.task, created: created.rows[0]!.n, dropped, stragglersDeleted: Number(deleted) };
+      }
       case "llm-calls-expire": {
         return { task: p.task, interrupted: await interruptStaleCalls(deps.pool, p.olderThanMinutes) };
       }
