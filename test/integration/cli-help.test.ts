@@ -88,6 +88,8 @@ describe("--help", () => {
         "bench/features.ts",
         "bench/llm.ts",
         "bench/queue.ts",
+        "bench/soak.ts",
+        "bench/spans.ts",
       ].sort(),
     );
     // One process per entry point: -h where the flag is parsed by its own code (enqueue's commands, and

@@ -164,7 +164,7 @@ describe("job spans in PostgreSQL", () => {
     expect(await rates(db.pool, { name: "test_requests", windowSeconds: 60, until: new Date(Date.now() - 3_600_000) })).toEqual([]);
   });
 
-  it("stores a re-exported batch once (ON CONFLICT on trace id + span id)", async () => {
+  it("stores a re-exported batch once (the key: trace id, start time, span id)", async () => {
     const memory = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
     const tracer = provider.getTracer("t");

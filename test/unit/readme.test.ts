@@ -14,6 +14,8 @@ const scripts = Object.keys((JSON.parse(readFileSync(resolve(ROOT, "package.json
 const NPM_BUILTINS = ["ci", "install"];
 // Where the README documents the test suite's variables, which test/setup/global.ts reads, not ops/config.ts.
 const TEST_SECTION = "Testing";
+// The soak's own variables (bench/soak.ts), documented in the same section.
+const SOAK = "SOAK_";
 
 const uniq = (xs: Iterable<string>) => [...new Set(xs)].sort();
 const matches = (re: RegExp, text: string) => [...text.matchAll(re)].map((m) => m[1]!);
@@ -64,6 +66,11 @@ describe("README.md", () => {
 
   it("its test variables table documents exactly the variables the test setup reads", () => {
     const setup = readFileSync(resolve(ROOT, "test/setup/global.ts"), "utf8");
-    expect(tableVariables((h) => h === TEST_SECTION)).toEqual(uniq(matches(/process\.env\.([A-Z][A-Z0-9_]*)/g, setup)));
+    expect(tableVariables((h) => h === TEST_SECTION).filter((v) => !v.startsWith(SOAK))).toEqual(uniq(matches(/process\.env\.([A-Z][A-Z0-9_]*)/g, setup)));
+  });
+
+  it("its soak table documents exactly the variables `npm run soak` reads", () => {
+    const soak = readFileSync(resolve(ROOT, "bench/soak.ts"), "utf8");
+    expect(tableVariables((h) => h === TEST_SECTION).filter((v) => v.startsWith(SOAK))).toEqual(uniq(matches(/\b(SOAK_[A-Z][A-Z0-9_]*)/g, soak)));
   });
 });
