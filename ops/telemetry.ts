@@ -4,14 +4,14 @@
 // context is passed explicitly — a job's ctx.trace, a producer's span context. Sampling: per job kind at
 // the head, whole traces at a time, with failures kept at the tail (telemetry-sampling.ts). Imports nothing
 // of ours but its leaf modules (exporter, sampling, and the bounded writer the exporter builds on).
-import { ROOT_CONTEXT, SpanKind, propagation, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, TraceFlags, propagation, trace, type Attributes, type Context, type HrTime, type Span, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Queryable, WriterStats } from "./bounded-writer.ts";
 import { PgSpanExporter } from "./telemetry-pg-exporter.ts";
-import { KindRatioSampler, TailKeepingProcessor } from "./telemetry-sampling.ts";
+import { KindRatioSampler, registerKeeper, type KeptSpan } from "./telemetry-sampling.ts";
 
 export interface TelemetryOptions {
   /** The Procfile process: web, worker, scheduler, producer, demo, bench. */
@@ -56,19 +56,24 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
         })
       : undefined);
   if (!exporter) throw new TelemetryError("initTelemetry needs `db` or `exporter`");
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, "process.pid": process.pid });
+  // Our exporter accepts a batch synchronously, so this queue only bridges one scheduling delay.
+  const batch = new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 });
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, "process.pid": process.pid }),
-    // Our exporter accepts a batch synchronously, so this queue only bridges one scheduling delay.
+    resource,
     sampler: new KindRatioSampler(),
-    spanProcessors: [new TailKeepingProcessor(new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 }))],
+    spanProcessors: [batch],
     spanLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64, eventCountLimit: 32 },
   });
+  const tracer = provider.getTracer("ta-fleet");
+  // Spans kept by the tail rule join the sampled ones on their way to the exporter.
+  registerKeeper(tracer, (span) => batch.onEnd(readable(span, resource)));
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   let closing: Promise<void> | undefined;
   const t: Telemetry = {
     service: opts.service,
-    tracer: provider.getTracer("ta-fleet"),
+    tracer,
     stats: () => (exporter as Partial<PgSpanExporter>).stats?.(),
     // The batch processor hands spans to the exporter only; ours buffers them again, so flush it too.
     forceFlush: async () => {
@@ -90,6 +95,24 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
   };
   current = t;
   return t;
+}
+
+function readable(span: KeptSpan, resource: Resource): ReadableSpan {
+  const spanContext = { ...span.spanContext, traceFlags: span.spanContext.traceFlags | TraceFlags.SAMPLED };
+  const ns = (t: HrTime) => t[0] * 1e9 + t[1];
+  const d = Math.max(0, ns(span.endTime) - ns(span.startTime));
+  return {
+    ...span,
+    spanContext: () => spanContext,
+    duration: [Math.floor(d / 1e9), d % 1e9],
+    links: [],
+    ended: true,
+    resource,
+    instrumentationScope: { name: "ta-fleet" },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
 }
 
 /** A root PRODUCER span for work a process starts (a CLI command, the main job) and the context to pass on. */

@@ -4,11 +4,11 @@
 // that fails, is a retry, follows a stall or runs slow is kept at its end. Metrics count every job whatever
 // the sampling. Runs on every job: instruments are bound once per (queue, job name) and reused, the
 // attribute object is the runtime's own, and nothing here waits for I/O.
-import { SpanKind, SpanStatusCode, TraceFlags, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanStatusCode, TraceFlags, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Job } from "bullmq";
 import type { Counter, Histogram, MetricsCollector } from "../ops/metrics/collector.ts";
 import { JOB_METRICS } from "../ops/metrics/names.ts";
-import { SAMPLING_DECISION, SAMPLING_RATIO } from "../ops/telemetry-sampling.ts";
+import { SAMPLING_DECISION, SAMPLING_RATIO, startJobSpan } from "../ops/telemetry-sampling.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { JobHooks, JobObservation, JobOutcome } from "./hooks.ts";
 import { samplingPlan, type SamplingPlan, type TraceSampling } from "./sampling.ts";
@@ -156,7 +156,7 @@ class TelemetryJobHooks implements JobHooks {
     let span: Span | undefined;
     if (this.opts.tracer) {
       attributes[SAMPLING_RATIO] = ins.sampling.ratio;
-      span = this.opts.tracer.startSpan(ins.spanName, { kind: SpanKind.CONSUMER, attributes }, parent);
+      span = startJobSpan(this.opts.tracer, ins.spanName, attributes, parent);
     }
     return new Observation(this, ins, job, attempt, span, parent);
   }

@@ -1,7 +1,8 @@
 // Head sampling per kind (whole traces, by trace id), the tail rule that keeps what matters, and the plan
 // TRACE_SAMPLING and the kinds' declarations make. Spans go to an in-memory exporter through the real
-// telemetry setup (sampler + tail-keeping processor); jobs are plain objects shaped like BullMQ's.
-import { ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
+// telemetry setup (sampler, tail-kept spans joining the batch processor); jobs are plain objects shaped like
+// BullMQ's.
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Context } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { Job } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -99,7 +100,12 @@ describe("tail rule: an unsampled job is kept when it matters", () => {
     // The trace id and parent it would have had: the run page finds it under the run's trace.
     expect(spans[0]!.spanContext().traceId).toBe(parent.traceId);
     expect(spans[0]!.parentSpanContext?.spanId).toBe(parent.spanId);
-    expect(spans[0]!.attributes).toMatchObject({ "sampling.ratio": 0, "sampling.decision": decision });
+    expect(spans[0]!.attributes).toMatchObject({ "sampling.ratio": 0, "sampling.decision": decision, "job.outcome": outcome });
+    if (outcome === "failed") {
+      expect(spans[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: "boom" });
+      expect(spans[0]!.events.map((e) => [e.name, e.attributes?.["exception.message"]])).toEqual([["exception", "boom"]]);
+    }
+    expect(spans[0]!.endTime[0] * 1e9 + spans[0]!.endTime[1]).toBeGreaterThanOrEqual(spans[0]!.startTime[0] * 1e9 + spans[0]!.startTime[1]);
   });
 
   it("a job that runs longer than its kind's slow threshold", async () => {
