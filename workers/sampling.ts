@@ -2,8 +2,7 @@
 // their defaults (queues/kind.ts `tracing`); TRACE_SAMPLING overrides them per queue or per queue:job, and
 // "*" overrides every default at once. Precedence, most specific first: TRACE_SAMPLING queue:job, queue,
 // "*"; then the kind's job entry, its "*"; then 1.
-import type { JobKind } from "../queues/kind.ts";
-import { KINDS } from "../queues/registry.ts";
+import { KIND_NAMES, KINDS, isKindName } from "../queues/registry.ts";
 
 export interface TraceSampling {
   /** Head-sampling ratio of the job's trace, 0..1. */
@@ -19,16 +18,17 @@ export class SamplingConfigError extends Error {
 }
 
 /** The plan for TRACE_SAMPLING; an entry naming no queue throws naming the key and the entry. */
-export function samplingPlan(overrides: Readonly<Record<string, number>> = {}, kinds: Readonly<Record<string, JobKind>> = KINDS): SamplingPlan {
+export function samplingPlan(overrides: Readonly<Record<string, number>> = {}): SamplingPlan {
   for (const key of Object.keys(overrides)) {
     const queue = key.split(":")[0]!;
     if (queue === "*" && key !== "*") throw new SamplingConfigError(`TRACE_SAMPLING: "*" stands for every job and takes no job name (got ${JSON.stringify(key)})`);
-    if (queue !== "*" && !Object.hasOwn(kinds, queue)) {
-      throw new SamplingConfigError(`TRACE_SAMPLING: unknown queue ${JSON.stringify(queue)} in ${JSON.stringify(key)} (known: ${Object.keys(kinds).join(", ")})`);
+    if (queue !== "*" && !isKindName(queue)) {
+      throw new SamplingConfigError(`TRACE_SAMPLING: unknown queue ${JSON.stringify(queue)} in ${JSON.stringify(key)} (known: ${KIND_NAMES.join(", ")})`);
     }
   }
   return (queue, jobName) => {
-    const tracing = kinds[queue]?.tracing;
+    // A queue that is no kind of ours (a test's own kind) gets the plain defaults.
+    const tracing = isKindName(queue) ? KINDS[queue].tracing : undefined;
     const ratio = overrides[`${queue}:${jobName}`] ?? overrides[queue] ?? overrides["*"] ?? tracing?.sample?.[jobName] ?? tracing?.sample?.["*"] ?? 1;
     return { ratio, slowMs: tracing?.slowMs ?? Infinity };
   };

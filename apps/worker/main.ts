@@ -23,8 +23,8 @@ Consumes the fleet's queues until SIGINT/SIGTERM (Procfile \`worker\`; scale by 
 
 function flags() {
   const { values } = commandLine("worker", USAGE, { options: { queues: { type: "string" }, concurrency: { type: "string" } } });
-  // The lists (and TRACE_SAMPLING's queue names) are checked before anything connects, with the same rule; a bad WORKER_QUEUES is an error
-  // even where --queues overrides it, like any other bad variable.
+  // The lists (and TRACE_SAMPLING's queue names) are checked before anything connects, with the same rule;
+  // a bad WORKER_QUEUES is an error even where --queues overrides it, like any other bad variable.
   const configured = kinds(config().WORKER_QUEUES, "WORKER_QUEUES");
   const queues = values.queues === undefined ? configured : kinds(values.queues.split(",").map((q) => q.trim()).filter(Boolean), "--queues");
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
