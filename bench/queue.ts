@@ -11,17 +11,20 @@ import { stopStack } from "../ops/embedded/stack.ts";
 import { closeRedis, createRedis } from "../queues/connection.ts";
 import { maintenanceKind } from "../queues/registry.ts";
 import { createWorker } from "../workers/runtime.ts";
+import { benchEnv } from "./env.ts";
 import { benchHooks } from "./hooks.ts";
 import { pgCpuSampler } from "./pg-cpu.ts";
+import { scalingRun } from "./queue-scaling.ts";
 import { commandLine } from "../apps/command-line.ts";
 
 const N = Number(process.env.BENCH_JOBS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
-const WHAT = `${N} no-op jobs × 4 modes (raw BullMQ, fleet runtime, runtime + telemetry at default sampling, and at 100 %) × ${ROUNDS} interleaved rounds after a warm-up, then add→start latency at 1k jobs/s`;
+const SCALING_JOBS = Number(process.env.BENCH_SCALING_JOBS ?? 20_000);
+const WHAT = `${N} no-op jobs × 4 modes (raw BullMQ, fleet runtime, runtime + telemetry at default sampling, and at 100 %) × ${ROUNDS} interleaved rounds after a warm-up, then add→start latency at 1k jobs/s, then ${SCALING_JOBS} smoke jobs through 1, 2 and 4 worker processes`;
 // Measured on 2 shared cores: ≈ 15 s of fixed cost (servers, the bench database, 9 s of latency sampling)
 // plus 0.25–0.45 ms per job, enqueueing included.
 const minutes = (perJobMs: number) => ((15 + (N * 4 * (ROUNDS + 1) * perJobMs) / 1000) / 60).toFixed(1);
-commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (20000) and BENCH_ROUNDS (6) change the size.\n`);
+commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (20000), BENCH_ROUNDS (6) and BENCH_SCALING_JOBS (20000) change the size.\n`);
 // Before the silent part (servers, database, warm-up): what runs and for how long.
 console.log(`bench:queue: ${WHAT}; about ${minutes(0.25)}–${minutes(0.45)} min, quiet until round 1 is done`);
 const cfg = config();
@@ -137,6 +140,8 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const lat = {} as Record<Mode, { p50: number; p99: number }>;
 for (const m of MODES) lat[m] = await latency(m);
+const scalingEnv = await benchEnv("scaling");
+const scaling = await scalingRun(scalingEnv, SCALING_JOBS, "test-artifacts/bench-queue").finally(() => scalingEnv.close());
 await hooks.close();
 if (started.length) await stopStack(cfg.DATA_DIR, started);
 const us = (m: Mode) => Number(median(cpuPerJob[m]).toFixed(1));
@@ -166,10 +171,15 @@ const result = {
   traced_full_p50_ms: lat.full.p50,
   traced_full_p99_ms: lat.full.p99,
   telemetry: hooks.description,
+  // Real worker processes on one queue: what adding processes buys on this machine, and each job's CPU cost.
+  scaling,
 };
 console.log(
   `throughput: raw ${result.raw_jobs_per_s} jobs/s; fleet runtime ${result.fleet_jobs_per_s} jobs/s, ratio ${result.ratio}; with telemetry at the default sampling ${result.traced_default_jobs_per_s} jobs/s, ratio ${result.ratio_traced_default} (goal ≥ 0.85); every trace sampled ${result.traced_full_jobs_per_s} jobs/s, ratio ${result.ratio_traced_full}, ${result.pg_cpu_us_per_span} µs of PostgreSQL CPU per span`,
 );
 console.log(`add→start at 1k jobs/s (p50/p99 ms): raw ${lat.raw.p50}/${lat.raw.p99}, fleet ${lat.fleet.p50}/${lat.fleet.p99}, telemetry default ${lat.traced.p50}/${lat.traced.p99}, telemetry 100 % ${lat.full.p50}/${lat.full.p99}`);
+for (const st of scaling) {
+  console.log(`scaling: ${st.workers} worker process${st.workers > 1 ? "es" : ""} ${st.jobs_per_s} smoke jobs/s; CPU per job: Redis ${st.redis_cpu_us_per_job} µs, PostgreSQL ${st.pg_cpu_us_per_job} µs, workers ${st.worker_cpu_us_per_job} µs`);
+}
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -41,7 +41,8 @@ interface Servers {
   prefix: string;
 }
 
-export async function startWorkers(count: number, servers: Servers, dir: string, probeMs: number): Promise<SoakWorker[]> {
+/** `extraEnv`: more settings for every worker (e.g. WORKER_QUEUES, WORKER_CONCURRENCY). */
+export async function startWorkers(count: number, servers: Servers, dir: string, probeMs: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<SoakWorker[]> {
   const workers: SoakWorker[] = [];
   for (let n = 1; n <= count; n++) {
     const name = `worker.${n}`;
@@ -60,6 +61,7 @@ export async function startWorkers(count: number, servers: Servers, dir: string,
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
       SOAK_PROBE_FILE: probeFile,
       SOAK_PROBE_MS: String(probeMs),
+      ...extraEnv,
     };
     // Started by the soak, not by a fleet supervisor: it must not watch one (ops/supervised.ts).
     delete env[SUPERVISOR_PID_ENV];

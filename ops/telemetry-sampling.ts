@@ -1,11 +1,11 @@
 // Head sampling that keeps or drops a trace as a whole, and the tail rule that still keeps what matters.
 // A job span carries its kind's ratio (attribute sampling.ratio, set by the job hooks). The decision is a
-// function of the trace id (the SDK's TraceIdRatioBased), so the jobs of one trace that share a ratio decide
-// alike, and a span whose parent was dropped is dropped with it.
-// A dropped job span costs next to nothing — no SDK span, only its ids (the jobs it enqueues name it as their
-// parent) and a small record of what the hooks set on it — and when the job ends failed, retried, stalled or
-// slow the hooks mark it (sampling.decision) and it is exported after all, with the trace id and parent it
-// would have had. Imports nothing of ours.
+// function of the trace id (keepsTrace), so the jobs of one trace that share a ratio decide alike, and a span
+// whose parent was dropped is dropped with it.
+// Job spans are decided here, before the SDK: a dropped one costs next to nothing — no SDK span, only its
+// ids (the jobs it enqueues name it as their parent) and a small record of what the hooks set on it — and when
+// the job ends failed, retried, stalled or slow the hooks mark it (sampling.decision) and it is exported after
+// all, with the trace id and parent it would have had. Imports nothing of ours.
 import {
   SpanKind,
   SpanStatusCode,
@@ -21,7 +21,8 @@ import {
   type SpanStatus,
   type Tracer,
 } from "@opentelemetry/api";
-import { SamplingDecision, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SamplingResult, type TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { randomFillSync } from "node:crypto";
+import { SamplingDecision, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type TimedEvent } from "@opentelemetry/sdk-trace-base";
 
 /** The head-sampling ratio a span was started with (job spans only). */
 export const SAMPLING_RATIO = "sampling.ratio";
@@ -31,37 +32,82 @@ export const SAMPLING_DECISION = "sampling.decision";
 const HEAD: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED, attributes: { [SAMPLING_DECISION]: "head" } };
 const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD };
 
-export class KindRatioSampler implements Sampler {
-  // A handful of distinct ratios in a process (one per configured kind).
-  private readonly byRatio = new Map<number, TraceIdRatioBasedSampler>();
+/** Whether a trace is kept at `ratio`: the id's last 32 bits, which W3C trace context requires to be random. */
+export function keepsTrace(traceId: string, ratio: number): boolean {
+  return ratio >= 1 || parseInt(traceId.slice(24), 16) < ratio * 2 ** 32;
+}
 
+/** Parent-based, then the span's own sampling.ratio on its trace id; spans without a ratio are kept. */
+export class KindRatioSampler implements Sampler {
   shouldSample(context: Context, traceId: string, _name: string, _kind: unknown, attributes: Attributes): SamplingResult {
     const parent = trace.getSpanContext(context);
     if (parent && isSpanContextValid(parent) && !(parent.traceFlags & TraceFlags.SAMPLED)) return DROP;
     const ratio = attributes[SAMPLING_RATIO];
-    if (typeof ratio !== "number" || ratio >= 1) return HEAD;
-    return this.ratio(ratio).shouldSample(context, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED ? HEAD : DROP;
+    return typeof ratio !== "number" || keepsTrace(traceId, ratio) ? HEAD : DROP;
   }
 
   toString(): string {
     return "KindRatioSampler{parent-based, trace-id ratio per job kind, tail-kept failures}";
   }
+}
 
-  private ratio(r: number): TraceIdRatioBasedSampler {
-    let s = this.byRatio.get(r);
-    if (!s) this.byRatio.set(r, (s = new TraceIdRatioBasedSampler(r)));
-    return s;
+// Ids are cut from a pool of random bytes refilled in one call: formatting numbers as hex per id costs more
+// than the rest of the hooks together. The last byte is made odd so no id is the invalid all-zero one.
+const pool = Buffer.alloc(4_096);
+let used = pool.length;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  pool[used + bytes - 1]! |= 1;
+  const id = pool.toString("hex", used, used + bytes);
+  used += bytes;
+  return id;
+}
+const newTraceId = (): string => randomHex(16);
+const newSpanId = (): string => randomHex(8);
+
+/**
+ * The tracer's ids. A root job span is decided on a trace id drawn before the SDK sees it; when it is kept, the
+ * SDK span must carry that same id, so it is handed over for the one synchronous startSpan call that follows.
+ */
+export class JobSpanIds implements IdGenerator {
+  private next?: string;
+
+  generateTraceId(): string {
+    const id = this.next ?? newTraceId();
+    this.next = undefined;
+    return id;
+  }
+
+  generateSpanId(): string {
+    return newSpanId();
+  }
+
+  startRoot(tracer: Tracer, traceId: string, name: string, attributes: Attributes, parent: Context): Span {
+    this.next = traceId;
+    try {
+      return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+    } finally {
+      this.next = undefined;
+    }
   }
 }
 
 /** What a kept span is built from; the telemetry setup adds resource and scope and exports it. */
 export type KeptSpan = Pick<ReadableSpan, "name" | "kind" | "parentSpanContext" | "startTime" | "endTime" | "status" | "attributes" | "events"> & { spanContext: SpanContext };
 
-// The exporter of each tracer set up by ops/telemetry.ts: a tracer of somebody else's setup keeps nothing.
-const keepers = new WeakMap<Tracer, (span: KeptSpan) => void>();
+// What each tracer set up by ops/telemetry.ts needs for job spans: a tracer of somebody else's setup gets
+// plain SDK spans.
+interface JobSpanSetup {
+  keep(span: KeptSpan): void;
+  ids: JobSpanIds;
+}
+const setups = new WeakMap<Tracer, JobSpanSetup>();
 
-export function registerKeeper(tracer: Tracer, keep: (span: KeptSpan) => void): void {
-  keepers.set(tracer, keep);
+export function registerJobSpans(tracer: Tracer, setup: JobSpanSetup): void {
+  setups.set(tracer, setup);
 }
 
 const hrNow = (): HrTime => {
@@ -74,13 +120,20 @@ const hrNow = (): HrTime => {
  * attributes, status and exception events, exported at end() only when sampling.decision was set on it.
  */
 export function startJobSpan(tracer: Tracer, name: string, attributes: Attributes, parent: Context): Span {
-  const span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
-  if (span.isRecording()) return span;
-  const keep = keepers.get(tracer);
-  if (!keep) return span;
-  const parentContext = trace.getSpanContext(parent);
+  const setup = setups.get(tracer);
+  if (!setup) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  const ratio = attributes[SAMPLING_RATIO];
+  const r = typeof ratio === "number" ? ratio : 1;
+  const p = trace.getSpanContext(parent);
   // The attributes object is the caller's own for this span (the runtime builds one per job): no copy.
-  return new TailCandidate(keep, name, span.spanContext(), parentContext && isSpanContextValid(parentContext) ? parentContext : undefined, attributes as Record<string, AttributeValue>);
+  const attrs = attributes as Record<string, AttributeValue>;
+  if (p && isSpanContextValid(p)) {
+    if (p.traceFlags & TraceFlags.SAMPLED && keepsTrace(p.traceId, r)) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+    return new TailCandidate(setup.keep, name, { traceId: p.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, p, attrs);
+  }
+  const traceId = newTraceId();
+  if (keepsTrace(traceId, r)) return setup.ids.startRoot(tracer, traceId, name, attributes, parent);
+  return new TailCandidate(setup.keep, name, { traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, undefined, attrs);
 }
 
 class TailCandidate implements Span {

@@ -11,7 +11,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanEx
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { Queryable, WriterStats } from "./bounded-writer.ts";
 import { PgSpanExporter } from "./telemetry-pg-exporter.ts";
-import { KindRatioSampler, registerKeeper, type KeptSpan } from "./telemetry-sampling.ts";
+import { JobSpanIds, KindRatioSampler, registerJobSpans, type KeptSpan } from "./telemetry-sampling.ts";
 
 export interface TelemetryOptions {
   /** The Procfile process: web, worker, scheduler, producer, demo, bench. */
@@ -59,15 +59,17 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.service, "process.pid": process.pid });
   // Our exporter accepts a batch synchronously, so this queue only bridges one scheduling delay.
   const batch = new BatchSpanProcessor(exporter, { maxQueueSize: 8_192, maxExportBatchSize: 512, scheduledDelayMillis: opts.scheduledDelayMs ?? 500, exportTimeoutMillis: 10_000 });
+  const ids = new JobSpanIds();
   const provider = new BasicTracerProvider({
     resource,
     sampler: new KindRatioSampler(),
+    idGenerator: ids,
     spanProcessors: [batch],
     spanLimits: { attributeValueLengthLimit: 4_096, attributeCountLimit: 64, eventCountLimit: 32 },
   });
   const tracer = provider.getTracer("ta-fleet");
   // Spans kept by the tail rule join the sampled ones on their way to the exporter.
-  registerKeeper(tracer, (span) => batch.onEnd(readable(span, resource)));
+  registerJobSpans(tracer, { keep: (span) => batch.onEnd(readable(span, resource)), ids });
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   let closing: Promise<void> | undefined;

@@ -17,7 +17,10 @@ export function createComputePool(opts: { taskModule: string; threads?: number; 
     workerData: { taskModule: pathToFileURL(opts.taskModule).href },
     maxThreads: opts.threads ?? Math.max(1, availableParallelism() - 1),
     minThreads: 0,
-    idleTimeout: opts.idleTimeoutMs ?? 30_000,
+    // A lab's compute comes in bursts minutes apart (refresh runs, sweeps). A thread that exits between them
+    // hands back its memory only in part (RSS steps by tens of MB per start and exit) and the next burst pays
+    // its start again, so an idle thread lives long enough to span the gaps of a busy period.
+    idleTimeout: opts.idleTimeoutMs ?? 15 * 60_000,
     // The entry registers tsx itself; inherited loader flags would only be applied twice.
     execArgv: process.execArgv.filter((a, i, all) => !a.includes("tsx") && !(a === "--import" && all[i + 1]?.includes("tsx"))),
   });
