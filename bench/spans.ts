@@ -2,22 +2,27 @@
 // interleaved in one run. BEFORE is the 001 layout (PK (trace_id, span_id) + start_time and name indexes,
 // char ids) with the exporter's former INSERT … SELECT FROM unnest, rebuilt in a scratch schema; AFTER is
 // the migrated observability.spans written by the real PgSpanExporter. Both get the same kind of spans:
-// job-shaped traces of 10–30 spans, a few failures with exception events.
+// job-shaped traces of 10–30 spans, a few failures with exception events. A third, interleaved round writes
+// metric batches through the production insert: what one worker's collector flushes in an interval.
 import { ROOT_CONTEXT, SpanStatusCode, trace, type HrTime } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { commandLine } from "../apps/command-line.ts";
 import { createPool, type Pool } from "../db/pool.ts";
 import { PgSpanExporter, Redactor } from "../ops/telemetry-pg-exporter.ts";
+import { MetricsCollector, type MetricRow } from "../ops/metrics/collector.ts";
+import { JOB_METRICS } from "../ops/metrics/names.ts";
+import { insertMetrics } from "../db/repos/metrics.ts";
 import { benchEnv } from "./env.ts";
 import { pgCpuSampler } from "./pg-cpu.ts";
 
 const N = Number(process.env.BENCH_SPANS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const BATCH = 500;
+const METRIC_BATCHES = 20;
 commandLine(
   "bench:spans",
-  `Usage: npm run bench:spans\n\nPostgreSQL server CPU (all its processes, from /proc) per span row: the 001 table and INSERT vs the partitioned table and the COPY exporter, ${N} spans × ${ROUNDS} interleaved rounds after a warm-up. BENCH_SPANS and BENCH_ROUNDS change the size.\n`,
+  `Usage: npm run bench:spans\n\nPostgreSQL server CPU (all its processes, from /proc) per span row: the 001 table and INSERT vs the partitioned table and the COPY exporter, ${N} spans × ${ROUNDS} interleaved rounds after a warm-up; and per metric batch (one worker's collector flush), ${METRIC_BATCHES} batches per round. BENCH_SPANS and BENCH_ROUNDS change the size.\n`,
 );
 
 const BEFORE_DDL = `
@@ -101,6 +106,27 @@ function makeSpans(n: number): ReadableSpan[] {
   return memory.getFinishedSpans().slice();
 }
 
+/**
+ * One collector flush of a worker busy on a daily refresh: 8 (queue, job) series, each with its outcome and
+ * rows counters and wait / run / attempts histograms (count, sum and up to 64 samples each).
+ */
+async function metricBatch(): Promise<MetricRow[]> {
+  let batch: MetricRow[] = [];
+  const c = new MetricsCollector({ component: "worker", flushMs: 3_600_000, write: async (rows) => void (batch = rows) });
+  const jobs = [["stage", "ema"], ["stage", "returns"], ["stage", "volatility"], ["stage", "ta"], ["stage", "features"], ["stage", "quality"], ["signal", "signal"], ["backtest", "signal"]] as const;
+  for (const [queue, job] of jobs) {
+    const labels = { queue, job };
+    c.counter(JOB_METRICS.outcomes, { ...labels, outcome: "completed" }).inc(200);
+    c.counter(JOB_METRICS.rows, labels).inc(200 * 3_650);
+    for (const name of [JOB_METRICS.wait, JOB_METRICS.run, JOB_METRICS.attempts]) {
+      const h = c.histogram(name, labels);
+      for (let i = 0; i < 200; i++) h.observe(Math.random() * 1_000);
+    }
+  }
+  await c.close();
+  return batch;
+}
+
 async function before(pool: Pool, spans: ReadableSpan[]): Promise<void> {
   for (let i = 0; i < spans.length; i += BATCH) await pool.query(BEFORE_INSERT, beforeParams(spans.slice(i, i + BATCH)));
 }
@@ -122,6 +148,15 @@ type Mode = "before" | "after";
 const MODES: Mode[] = ["before", "after"];
 const pgUs: Record<Mode, number[]> = { before: [], after: [] };
 const clientUs: Record<Mode, number[]> = { before: [], after: [] };
+const batch = await metricBatch();
+const pgUsPerBatch: number[] = [];
+
+async function metricsRound(record: boolean): Promise<void> {
+  const stop = await pgCpuSampler(env.pool);
+  for (let i = 0; i < METRIC_BATCHES; i++) await insertMetrics(env.pool, batch);
+  const pg = await stop();
+  if (record) pgUsPerBatch.push((pg * 1e6) / METRIC_BATCHES);
+}
 
 async function round(mode: Mode, record: boolean): Promise<void> {
   const spans = makeSpans(N);
@@ -138,10 +173,14 @@ async function round(mode: Mode, record: boolean): Promise<void> {
 console.log(`bench:spans: ${N} spans × 2 layouts × ${ROUNDS} interleaved rounds after a warm-up`);
 try {
   for (const m of MODES) await round(m, false); // warm-up: connections, caches, first index pages
+  await metricsRound(false);
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which goes first, so drift in machine load favours neither.
     for (const m of r % 2 ? [...MODES].reverse() : MODES) await round(m, true);
-    console.log(`round ${r + 1}: PostgreSQL CPU per span before ${pgUs.before.at(-1)!.toFixed(1)} µs, after ${pgUs.after.at(-1)!.toFixed(1)} µs`);
+    await metricsRound(true);
+    console.log(
+      `round ${r + 1}: PostgreSQL CPU per span before ${pgUs.before.at(-1)!.toFixed(1)} µs, after ${pgUs.after.at(-1)!.toFixed(1)} µs; per metric batch of ${batch.length} rows ${(pgUsPerBatch.at(-1)! / 1000).toFixed(2)} ms`,
+    );
   }
   const stats = exporter.stats();
   if (stats.dropped || stats.failures) throw new Error(`the exporter dropped ${stats.dropped} spans (${stats.failures} failed writes: ${stats.lastError})`);
@@ -163,6 +202,10 @@ try {
     client_cpu_us_per_span_after: us(clientUs.after),
     bytes_per_span_before: Math.round(Number(size.before) / Number(size.nb)),
     bytes_per_span_after: Math.round(Number(size.after) / Number(size.na)),
+    // One worker's collector flush (see metricBatch), through the production insert.
+    metric_batch_rows: batch.length,
+    pg_cpu_us_per_metric_batch: us(pgUsPerBatch),
+    pg_cpu_us_per_metric_row: Number((median(pgUsPerBatch) / batch.length).toFixed(2)),
     spans_per_round: N,
     rounds: ROUNDS,
   };
