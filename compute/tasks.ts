@@ -29,3 +29,6 @@ export function stageCompute(input: StageComputeInput) {
 export function sweepChunk(input: Omit<PairsInput, "emaCache">) {
   return evaluateEmaPairs(input);
 }
+
+/** DSR, PSR of the top and PBO of a ranked sweep, from its stored per-combination summaries. */
+export { sweepResearch } from "./research/sweep-research.ts";

@@ -7,11 +7,20 @@
  *   across sweeps over the SAME close series). EMA = compute/indicators/ema.ts (SMA-seeded,
  *   α = 2/(N+1), first value at index N−1).
  * - Signals: EMA cross-up → buy, cross-down → sell, filled at the next open by `runBacktest`.
+ * - Each row also carries what the sweep's research statistics need from that combination, taken from its
+ *   T = bars − 1 per-bar returns r_t = E[t]/E[t−1] − 1 (./metrics.ts) while they are at hand: SR (not
+ *   annualised), g3, g4 (compute/research/sharpe.ts) and the PBO block summary for S blocks
+ *   (compute/research/pbo.ts; null when ⌊T/S⌋ < 2). The ranking job then needs no returns at all.
  */
 import { emaCrossActions } from "../signals/ema-cross.ts";
 import { ema } from "../indicators/ema.ts";
 import { emaGridPairs, type IntRange } from "./sweep-grid.ts";
 import { runBacktest } from "./engine.ts";
+import { blockSummary } from "../research/pbo.ts";
+import { shape, sharpe } from "../research/sharpe.ts";
+
+/** S, the PBO blocks, when the caller names none. */
+export const DEFAULT_PBO_BLOCKS = 16;
 
 /** One grid point, in the shape the sweep_results table stores. */
 export interface SweepRow {
@@ -21,6 +30,14 @@ export interface SweepRow {
   total_return: number;
   max_drawdown: number;
   trades: number;
+  /** T, the number of per-bar returns behind sr, g3, g4 and the blocks. */
+  n_returns: number;
+  sr: number;
+  g3: number;
+  g4: number;
+  /** S block means and M2 of the last S·⌊T/S⌋ returns; null when ⌊T/S⌋ < 2. */
+  block_mean: Float64Array | null;
+  block_m2: Float64Array | null;
 }
 
 export interface SweepInput {
@@ -32,6 +49,8 @@ export interface SweepInput {
   feeBps?: number;
   slippageBps?: number;
   periodsPerYear: number;
+  /** S, the PBO blocks of each row's block summary (default 16). */
+  pboBlocks?: number;
   emaCache?: Map<number, Float64Array>;
 }
 
@@ -58,8 +77,11 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
     }
     return e;
   };
+  const s = input.pboBlocks ?? DEFAULT_PBO_BLOCKS;
+  const blocks = Math.floor((n - 1) / s) >= 2;
   const actions = new Int8Array(n);
   const equityBuffer = new Float64Array(n);
+  const returns = new Float64Array(n - 1);
   const rows: SweepRow[] = [];
   for (const [fast, slow] of pairs) {
     emaCrossActions(getEma(fast), getEma(slow), actions);
@@ -73,6 +95,9 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
       periodsPerYear,
       equityBuffer,
     });
+    for (let t = 1; t < n; t++) returns[t - 1] = equityBuffer[t] / equityBuffer[t - 1] - 1;
+    const { g3, g4 } = shape(returns);
+    const summary = blocks ? blockSummary(returns, s) : null;
     rows.push({
       fast,
       slow,
@@ -80,6 +105,12 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
       total_return: metrics.total_return,
       max_drawdown: metrics.max_drawdown,
       trades: metrics.trades,
+      n_returns: n - 1,
+      sr: sharpe(returns),
+      g3,
+      g4,
+      block_mean: summary?.mean ?? null,
+      block_m2: summary?.m2 ?? null,
     });
   }
   return rows;

@@ -1,9 +1,10 @@
 import { Job } from "bullmq";
 import { symbol } from "../../queues/kind.ts";
-import type { BacktestResult } from "../../queues/kinds/backtest.ts";
+import type { BacktestResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
 import { emaGridSize, parseRange, type IntRange } from "../../compute/backtest/sweep-grid.ts";
+import { DEFAULT_PBO_BLOCKS } from "../../compute/backtest/sweep.ts";
 import { requireKnownAssets } from "../assets.ts";
 import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
@@ -14,6 +15,13 @@ const int = (flag: string, v: unknown, lo: number, hi: number, fallback: number)
   if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`${flag}: must be an integer ${lo}..${hi} (got ${JSON.stringify(v)})`);
   return n;
 };
+
+/** The sweep's DSR (of its best by per-bar Sharpe) and PBO, or why they were not computed. */
+function researchLine(r: SweepResearchSummary | undefined): string {
+  if (!r) return "research: not computed (ranked by an older worker)";
+  if (r.skipped !== null) return `research skipped (S = ${r.s}): ${r.skipped}`;
+  return `best fast ${r.best.fast} slow ${r.best.slow}: DSR ${r.dsr.toFixed(3)} over N = ${r.n} trials, T = ${r.t} returns; PBO ${r.pbo.toFixed(3)} (S = ${r.s}, ${r.splits} splits)`;
+}
 
 export const sweepCommand: Command = {
   name: "sweep",
@@ -26,7 +34,8 @@ export const sweepCommand: Command = {
       --fee-bps F           Fee per side in bps (default 10)
       --top N               How many of the best to report (default 10)
       --chunk-size N        Combinations per job (default 250)
-      --wait                Show progress until ranked; print the top
+      --pbo-blocks S        Blocks of the PBO's cross-validation, even 4..24 (default 16)
+      --wait                Show progress until ranked; print the top, the DSR and the PBO
       --timeout S           With --wait: give up after S seconds (default 900)`,
   options: {
     strategy: { type: "string" },
@@ -37,6 +46,7 @@ export const sweepCommand: Command = {
     "fee-bps": { type: "string" },
     top: { type: "string" },
     "chunk-size": { type: "string" },
+    "pbo-blocks": { type: "string" },
     wait: { type: "boolean", default: false },
     timeout: { type: "string" },
   },
@@ -66,7 +76,9 @@ export const sweepCommand: Command = {
     }
     const feeBps = values["fee-bps"] === undefined ? 10 : Number(values["fee-bps"]);
     if (!(feeBps >= 0 && feeBps <= 1000)) throw new UsageError(`--fee-bps: must be 0..1000 (got ${JSON.stringify(values["fee-bps"])})`);
-    const spec = { asset, strategy: "ema_cross" as const, fast, slow, feeBps, topN: int("--top", values.top, 1, 1000, 10), chunkSize: int("--chunk-size", values["chunk-size"], 1, 5000, 250) };
+    const s = values["pbo-blocks"] === undefined ? DEFAULT_PBO_BLOCKS : Number(values["pbo-blocks"]);
+    if (!(Number.isInteger(s) && s >= 4 && s <= 24 && s % 2 === 0)) throw new UsageError(`--pbo-blocks: must be an even integer 4..24 (got ${JSON.stringify(values["pbo-blocks"])})`);
+    const spec = { asset, strategy: "ema_cross" as const, fast, slow, feeBps, topN: int("--top", values.top, 1, 1000, 10), chunkSize: int("--chunk-size", values["chunk-size"], 1, 5000, 250), s };
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
       await withDatabase(ctx, (db) => requireKnownAssets(db, "--asset", [asset]));
@@ -87,7 +99,11 @@ export const sweepCommand: Command = {
       if (state === "failed") throw new Error(`sweep ${r.sweepId} failed: ${job.failedReason}`);
       const res = job.returnvalue as BacktestResult;
       ctx.out.write(`ranked ${res.evaluated} combinations (${res.failedChunks} failed chunks); top by Sharpe:\n`);
-      for (const b of res.best ?? []) ctx.out.write(`  fast ${String(b.fast).padStart(3)}  slow ${String(b.slow).padStart(3)}  sharpe ${b.sharpe.toFixed(3)}  total return ${(100 * b.totalReturn).toFixed(1)} %\n`);
+      for (const b of res.best ?? []) {
+        const psr = b.psr === null ? "" : `  PSR ${b.psr.toFixed(3)}`;
+        ctx.out.write(`  fast ${String(b.fast).padStart(3)}  slow ${String(b.slow).padStart(3)}  sharpe ${b.sharpe.toFixed(3)}  total return ${(100 * b.totalReturn).toFixed(1)} %${psr}\n`);
+      }
+      ctx.out.write(`${researchLine(res.research)}\n`);
       return res.failedChunks ? 1 : 0;
     };
   },

@@ -1,6 +1,7 @@
 // A parameter sweep as one flow: chunk jobs (each evaluates a batch of combinations in a worker thread)
 // under a ranking job that runs when they are done — also when some failed (tolerated edges) — and
-// ranks the full grid by Sharpe.
+// ranks the full grid by Sharpe, then computes the sweep's DSR and PBO (compute/research/) from what the
+// chunks stored per combination.
 import type { Context } from "@opentelemetry/api";
 import { createHash } from "node:crypto";
 import type { FlowJob } from "bullmq";
@@ -9,6 +10,7 @@ import type { Fleet } from "../fleet.ts";
 import { backtestKind } from "../registry.ts";
 import { EDGE } from "./daily-refresh.ts";
 import { emaGridPairs, type IntRange } from "../../compute/backtest/sweep-grid.ts";
+import { DEFAULT_PBO_BLOCKS } from "../../compute/backtest/sweep.ts";
 
 export interface SweepSpec {
   asset: string;
@@ -18,23 +20,27 @@ export interface SweepSpec {
   feeBps: number;
   topN: number;
   chunkSize: number;
+  /** S, the PBO blocks (default 16): the chunks summarise each combination's returns in S blocks. */
+  s?: number;
 }
 
-/** Same grid, asset and fees → same id: enqueueing a sweep twice runs it once. */
+/** Same grid, asset, fees and S → same id: enqueueing a sweep twice runs it once. */
 export function sweepIdOf(s: SweepSpec): string {
-  const h = createHash("sha256").update(JSON.stringify([s.asset, s.strategy, s.fast, s.slow, s.feeBps])).digest("hex").slice(0, 10);
+  const key = [s.asset, s.strategy, s.fast, s.slow, s.feeBps, s.s ?? DEFAULT_PBO_BLOCKS];
+  const h = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 10);
   return `${s.asset}-${s.strategy}-${h}`;
 }
 
 export function sweepTree(fleet: Pick<Fleet, "prefix">, s: SweepSpec, parent?: Context): { tree: FlowJob; sweepId: string; combos: number; chunks: number } {
   const pairs = emaGridPairs(s.fast, s.slow);
   const sweepId = sweepIdOf(s);
+  const pboBlocks = s.s ?? DEFAULT_PBO_BLOCKS;
   const children: FlowJob[] = [];
   for (let i = 0, chunk = 0; i < pairs.length; i += s.chunkSize, chunk++) {
     const combos = pairs.slice(i, i + s.chunkSize);
-    children.push(flowNode(fleet, backtestKind, { mode: "sweep-chunk", sweepId, chunk, asset: s.asset, strategy: s.strategy, combos, feeBps: s.feeBps }, EDGE.tolerated, parent));
+    children.push(flowNode(fleet, backtestKind, { mode: "sweep-chunk", sweepId, chunk, asset: s.asset, strategy: s.strategy, combos, feeBps: s.feeBps, s: pboBlocks }, EDGE.tolerated, parent));
   }
-  const root = flowNode(fleet, backtestKind, { mode: "sweep-rank", sweepId, asset: s.asset, strategy: s.strategy, topN: s.topN, grid: { fast: s.fast, slow: s.slow }, feeBps: s.feeBps }, {}, parent);
+  const root = flowNode(fleet, backtestKind, { mode: "sweep-rank", sweepId, asset: s.asset, strategy: s.strategy, topN: s.topN, grid: { fast: s.fast, slow: s.slow }, feeBps: s.feeBps, s: pboBlocks }, {}, parent);
   return { tree: { ...root, children }, sweepId, combos: pairs.length, chunks: children.length };
 }
 

@@ -5,12 +5,25 @@ export interface BacktestResult {
   mode: "signal" | "sweep-chunk" | "sweep-rank";
   runIds?: number[];
   evaluated?: number;
-  best?: Array<{ fast: number; slow: number; sharpe: number; totalReturn: number }>;
+  best?: Array<{ fast: number; slow: number; sharpe: number; totalReturn: number; psr: number | null }>;
+  /** sweep-rank: the sweep's research statistics, or why they were skipped. */
+  research?: SweepResearchSummary;
   [key: string]: unknown;
 }
 
+export type SweepResearchSummary =
+  | { skipped: string; s: number }
+  | { skipped: null; s: number; n: number; t: number; dsr: number; best: { fast: number; slow: number }; pbo: number; splits: number };
+
 const sweepId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -");
 const feeBps = z.number().min(0).max(1000);
+// S, the PBO blocks: C(S, S/2) splits of S/2 blocks each need S even; 24 gives 2.7 million splits.
+const pboBlocks = z
+  .number()
+  .int("must be an even integer 4..24")
+  .min(4, "must be an even integer 4..24")
+  .max(24, "must be an even integer 4..24")
+  .refine((s) => s % 2 === 0, "must be an even integer 4..24");
 const range = z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]);
 
 const schema = z.discriminatedUnion("mode", [
@@ -31,6 +44,7 @@ const schema = z.discriminatedUnion("mode", [
     strategy: z.literal("ema_cross"),
     combos: z.array(z.tuple([z.number().int().min(1), z.number().int().min(2)])).min(1).max(5_000),
     feeBps,
+    s: pboBlocks.optional(),
   }),
   z.strictObject({
     mode: z.literal("sweep-rank"),
@@ -40,6 +54,7 @@ const schema = z.discriminatedUnion("mode", [
     topN: z.number().int().min(1).max(1_000),
     grid: z.strictObject({ fast: range, slow: range }),
     feeBps,
+    s: pboBlocks.optional(),
   }),
 ]);
 

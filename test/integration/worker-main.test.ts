@@ -190,7 +190,7 @@ describe("the worker process on every queue with the production processors", () 
       .sort((a, b) => Number(Number.isNaN(a.sharpe)) - Number(Number.isNaN(b.sharpe)) || b.sharpe - a.sharpe || a.fast - b.fast || a.slow - b.slow)
       .slice(0, spec.topN)
       .map((r) => ({ fast: r.fast, slow: r.slow, sharpe: r.sharpe, totalReturn: r.total_return }));
-    expect(ranked.job.returnvalue).toEqual({ mode: "sweep-rank", evaluated: grid.length, failedChunks: 0, best });
+    expect(ranked.job.returnvalue).toMatchObject({ mode: "sweep-rank", evaluated: grid.length, failedChunks: 0, best, research: { skipped: null, s: 16, n: grid.length, t: BARS - 1 } });
     const recorded = await db.pool.query("SELECT combos, chunks, failed_chunks, status FROM sweeps WHERE sweep_id = $1", [sweep.sweepId]);
     expect(recorded.rows).toEqual([{ combos: grid.length, chunks: 4, failed_chunks: 0, status: "completed" }]);
 

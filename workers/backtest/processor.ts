@@ -3,10 +3,13 @@
 import { findAsset } from "../../db/repos/assets.ts";
 import { saveBacktestRun } from "../../db/repos/backtests.ts";
 import { loadBars } from "../../db/repos/prices.ts";
-import { recordSweep, saveSweepResults, topSweepResults } from "../../db/repos/sweeps.ts";
-import type { SweepRow } from "../../compute/backtest/sweep.ts";
+import { inTransaction } from "../../db/pool.ts";
+import { loadSweepStats, saveSweepResearch, type SweepResearchRecord } from "../../db/repos/sweep-research.ts";
+import { recordSweep, saveSweepResults, topSweepResults, type SweepTopRow } from "../../db/repos/sweeps.ts";
+import { DEFAULT_PBO_BLOCKS, type SweepRow } from "../../compute/backtest/sweep.ts";
+import type { SweepResearch, SweepResearchInput } from "../../compute/research/sweep-research.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
-import type { BacktestResult as JobResult } from "../../queues/kinds/backtest.ts";
+import type { BacktestResult as JobResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
 import type { backtestKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
@@ -70,7 +73,7 @@ async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-c
   if (bars.dates.length < 2) throw new PermanentError(`${p.asset} has fewer than 2 bars`);
   const rows = await deps.compute.run<object, SweepRow[]>(
     "sweepChunk",
-    { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year },
+    { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year, pboBlocks: p.s ?? DEFAULT_PBO_BLOCKS },
     ctx.signal,
   );
   await saveSweepResults(deps.pool, p.sweepId, rows);
@@ -80,15 +83,61 @@ async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-c
 async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-rank" }>, ctx: JobContext): Promise<JobResult> {
   const asset = await findAsset(deps.pool, p.asset);
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
+  const s = p.s ?? DEFAULT_PBO_BLOCKS;
   const chunks = await childOutcomes(ctx.job);
   const failed = chunks.filter((c) => !c.ok);
   const evaluated = chunks.reduce((n, c) => n + ((c.value as JobResult | undefined)?.evaluated ?? 0), 0);
   const top = await topSweepResults(deps.pool, p.sweepId, p.topN);
-  await recordSweep(deps.pool, { sweepId: p.sweepId, assetId: asset.asset_id, strategy: p.strategy, grid: p.grid, feeBps: p.feeBps, combos: evaluated, chunks: chunks.length, failedChunks: failed.length, top });
+  const research = await researchOf(deps, p.sweepId, s, failed.length, chunks.length, top, ctx.signal);
+  const topWithPsr = top.map((r, i) => ({ ...r, psr: research.psr[i] ?? null }));
+  await inTransaction(deps.pool, async (db) => {
+    await recordSweep(db, { sweepId: p.sweepId, assetId: asset.asset_id, strategy: p.strategy, grid: p.grid, feeBps: p.feeBps, combos: evaluated, chunks: chunks.length, failedChunks: failed.length, top: topWithPsr });
+    await saveSweepResearch(db, research.record);
+  });
   return {
     mode: "sweep-rank",
     evaluated,
     failedChunks: failed.length,
-    best: top.map((r) => ({ fast: r.fast, slow: r.slow, sharpe: r.sharpe, totalReturn: r.total_return })),
+    best: topWithPsr.map((r) => ({ fast: r.fast, slow: r.slow, sharpe: r.sharpe, totalReturn: r.total_return, psr: r.psr })),
+    research: research.summary,
+  };
+}
+
+interface Research {
+  /** PSR(0) of each top row, in the top's order; empty when skipped. */
+  psr: number[];
+  record: SweepResearchRecord;
+  summary: SweepResearchSummary;
+}
+
+/**
+ * DSR, PSR of the top and PBO over every combination's stored statistics, computed in a compute thread.
+ * A grid with failed chunks is incomplete (its DSR would count fewer trials than were run), so it is skipped
+ * like a grid too small for the statistics; the ranking itself never fails over research.
+ */
+async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedChunks: number, chunks: number, top: SweepTopRow[], signal: AbortSignal): Promise<Research> {
+  const skip = (reason: string): Research => ({ psr: [], record: { sweepId, s, skipped: reason }, summary: { skipped: reason, s } });
+  if (failedChunks) return skip(`${failedChunks} of ${chunks} chunks failed: the grid is incomplete`);
+  const st = await loadSweepStats(deps.pool, sweepId, s);
+  if (st.missing) return skip(`${st.missing} combinations were stored without research statistics (before migration 033)`);
+  if (st.t.length > 1) return skip(`combinations have different numbers of returns (${st.t.join(", ")}): the bars changed while the sweep ran`);
+  const index = new Map(Array.from(st.fast, (f, i) => [`${f}/${st.slow[i]}`, i]));
+  const input: SweepResearchInput = {
+    t: st.t[0] ?? 0,
+    s,
+    sr: st.sr,
+    g3: st.g3,
+    g4: st.g4,
+    blockMean: st.blockMean,
+    blockM2: st.blockM2,
+    psrOf: Int32Array.from(top, (r) => index.get(`${r.fast}/${r.slow}`)!),
+  };
+  const r = await deps.compute.run<SweepResearchInput, SweepResearch>("sweepResearch", input, signal);
+  if (r.skipped !== null) return skip(r.skipped);
+  const best = { fast: st.fast[r.dsr.bestIndex]!, slow: st.slow[r.dsr.bestIndex]! };
+  return {
+    psr: r.psr,
+    record: { sweepId, s, skipped: null, dsr: r.dsr, pbo: r.pbo, bestFast: best.fast, bestSlow: best.slow },
+    summary: { skipped: null, s, n: r.dsr.n, t: r.dsr.t, dsr: r.dsr.dsr, best, pbo: r.pbo.pbo, splits: r.pbo.splits },
   };
 }

@@ -1,6 +1,6 @@
-// JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps) and LLM budgets.
+// JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps, DSR and PBO) and LLM budgets.
 import { Router } from "express";
-import { backtestEquity, listBacktests, listSweeps, llmLedgerByDay, sweepGrid } from "../../../db/repos/dashboard-research.ts";
+import { backtestEquity, listBacktests, listSweeps, llmLedgerByDay, sweepGrid, sweepResearchRow } from "../../../db/repos/dashboard-research.ts";
 import { backtestKind } from "../../../queues/registry.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { P, Q, parseParams } from "./params.ts";
@@ -50,6 +50,14 @@ export function researchApi(d: DashboardDeps): Router {
     const cells = await sweepGrid(d.db, sweepId);
     if (!cells.length) return void res.status(404).json({ error: `no results for sweep ${sweepId}` });
     res.json({ sweepId, combos: cells.length, ...heatmap(cells) });
+  });
+
+  r.get("/sweeps/:sweepId/research", async (req, res) => {
+    parseParams(Q.none, req.query);
+    const { sweepId } = parseParams(P.sweep, req.params);
+    const research = await sweepResearchRow(d.db, sweepId);
+    if (!research) return void res.status(404).json({ error: `no research statistics for sweep ${sweepId}` });
+    res.json(research);
   });
 
   r.get("/llm", async (req, res) => {

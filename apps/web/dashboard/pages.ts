@@ -63,7 +63,9 @@ const BODIES: Record<PageName, (attrs: Record<string, string>) => string> = {
     <section><h2>Sweeps</h2><div id="sweeps" class="panel"></div></section>
     <section><h2>Sweep heatmap <small id="heatmap-title">fast × slow → Sharpe</small></h2>
       <div class="heatmap-box"><canvas id="heatmap" width="720" height="420"></canvas><div id="heatmap-legend"></div></div>
-      <div id="heatmap-tip" class="tip"></div></section>`,
+      <div id="heatmap-tip" class="tip"></div></section>
+    <section><h2>Sweep research <small>deflated Sharpe ratio, probability of backtest overfitting</small></h2><div id="research" class="panel"></div>
+      <div class="research-charts"><canvas id="lambda-hist" width="420" height="240"></canvas><canvas id="oos-is" width="420" height="240"></canvas></div></section>`,
 };
 
 export function renderPage(page: PageName, title: string, ctx: PageContext, attrs: Record<string, string> = {}): string {

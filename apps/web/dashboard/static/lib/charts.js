@@ -208,3 +208,57 @@ export function heatmap(canvas, legend, grid, onHover) {
   };
   canvas.onmouseleave = () => onHover(null);
 }
+
+/** Axes box of a small canvas chart: scales x/y data ranges into the plot area, labels both axes. */
+function canvasAxes(canvas, [x0, x1], [y0, y1], xLabel, yLabel, yDigits = 2) {
+  const dpr = window.devicePixelRatio || 1;
+  const W = canvas.clientWidth, H = canvas.clientHeight;
+  canvas.width = W * dpr;
+  canvas.height = H * dpr;
+  const g = canvas.getContext("2d");
+  g.scale(dpr, dpr);
+  const m = { l: 52, r: 10, t: 10, b: 36 };
+  const sx = (v) => m.l + ((v - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
+  const sy = (v) => H - m.b - ((v - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  g.strokeStyle = "#9ca3af";
+  g.strokeRect(m.l, m.t, W - m.l - m.r, H - m.t - m.b);
+  g.fillStyle = "#374151";
+  g.font = "11px system-ui, sans-serif";
+  g.textAlign = "center";
+  g.fillText(x0.toFixed(2), m.l, H - m.b + 14);
+  g.fillText(x1.toFixed(2), W - m.r, H - m.b + 14);
+  g.fillText(xLabel, m.l + (W - m.l - m.r) / 2, H - 6);
+  g.textAlign = "right";
+  g.fillText(y1.toFixed(yDigits), m.l - 4, m.t + 10);
+  g.fillText(y0.toFixed(yDigits), m.l - 4, H - m.b);
+  g.save();
+  g.translate(12, m.t + (H - m.t - m.b) / 2);
+  g.rotate(-Math.PI / 2);
+  g.textAlign = "center";
+  g.fillText(yLabel, 0, 0);
+  g.restore();
+  return { g, sx, sy };
+}
+
+/** Bars of a histogram: edges (bins + 1) and counts; bins left of `mark` (e.g. λ ≤ 0) in the warning colour. */
+export function histogramChart(canvas, edges, counts, { xLabel = "", mark = -Infinity } = {}) {
+  const { g, sx, sy } = canvasAxes(canvas, [edges[0], edges.at(-1)], [0, Math.max(1, ...counts)], xLabel, "splits", 0);
+  counts.forEach((c, i) => {
+    g.fillStyle = edges[i + 1] <= mark ? "#d97706" : "#2563eb";
+    const x = sx(edges[i]), w = Math.max(1, sx(edges[i + 1]) - x - 1);
+    g.fillRect(x, sy(c), w, sy(0) - sy(c));
+  });
+}
+
+/** Points (x[i], y[i]) with the line y = intercept + slope·x. */
+export function scatterChart(canvas, x, y, { slope, intercept, xLabel = "", yLabel = "" }) {
+  const lo = (a) => Math.min(...a), hi = (a) => Math.max(...a);
+  const { g, sx, sy } = canvasAxes(canvas, [lo(x), hi(x)], [lo(y), hi(y)], xLabel, yLabel);
+  g.fillStyle = "rgba(37, 99, 235, 0.35)";
+  for (let i = 0; i < x.length; i++) g.fillRect(sx(x[i]) - 1.5, sy(y[i]) - 1.5, 3, 3);
+  g.strokeStyle = "#111827";
+  g.beginPath();
+  g.moveTo(sx(lo(x)), sy(intercept + slope * lo(x)));
+  g.lineTo(sx(hi(x)), sy(intercept + slope * hi(x)));
+  g.stroke();
+}

@@ -1,8 +1,9 @@
 // Backtests: stored runs with headline metrics (and the flow run, as-of day and rerun that stored each), the
-// selected run's equity curve with drawdown, and the selected sweep's fast × slow → Sharpe heatmap.
+// selected run's equity curve with drawdown, and the selected sweep's fast × slow → Sharpe heatmap with its
+// research statistics (DSR of the best, PBO with its λ histogram and OOS-vs-IS scatter).
 // ?run=<id>&sweep=<id> select; default: the newest.
-import { equityChart, heatmap } from "../lib/charts.js";
-import { api, chip, ctx, fmt, h, load, mount, table } from "../lib/dom.js";
+import { equityChart, heatmap, histogramChart, scatterChart } from "../lib/charts.js";
+import { ApiError, api, chip, ctx, fmt, h, load, mount, table } from "../lib/dom.js";
 
 const params = new URLSearchParams(location.search);
 const link = (key, value) => {
@@ -66,12 +67,36 @@ function sweepsTable(sweeps, selected) {
         { label: "combos", num: true, value: (s) => fmt.int(s.combos) },
         { label: "status", value: (s) => chip(s.status, s.failedChunks ? `${s.status} (${s.failedChunks} chunks failed)` : s.status) },
         { label: "best (fast/slow → Sharpe)", value: (s) => (s.top?.[0] ? `${s.top[0].fast}/${s.top[0].slow} → ${fmt.num(s.top[0].sharpe)}` : "—") },
+        { label: "DSR", num: true, value: (s) => researchCell(s.research, fmt.num(s.research?.dsr, 3)) },
+        { label: "PBO", num: true, value: (s) => researchCell(s.research, fmt.num(s.research?.pbo, 3)) },
         { label: "finished", value: (s) => fmt.time(s.finishedAt) },
       ],
       sweeps,
       { emptyText: "no sweep finished yet", rowAttrs: (s) => ({ class: s.sweepId === selected ? "selected" : null }) },
     ),
   );
+}
+
+/** A research number, or "skipped" with the reason on hover. */
+const researchCell = (r, text) => (r?.skippedReason ? h("span", { title: r.skippedReason }, "skipped") : text);
+
+async function sweepResearch(sweepId) {
+  if (!sweepId) return mount("research", h("p", { class: "empty" }, "no sweep selected"));
+  // A 404: the sweep was ranked before research statistics were stored.
+  const r = await api(`/sweeps/${encodeURIComponent(sweepId)}/research`).catch((err) => (err instanceof ApiError ? null : Promise.reject(err)));
+  if (!r) return mount("research", h("p", { class: "empty" }, "no research statistics for this sweep (ranked before they existed)"));
+  if (r.skippedReason) return mount("research", h("p", { class: "empty" }, `skipped (S = ${r.s}): ${r.skippedReason}`));
+  mount(
+    "research",
+    h(
+      "p",
+      {},
+      `best ${r.bestFast}/${r.bestSlow}: DSR ${fmt.num(r.dsr, 3)} (SR* ${fmt.num(r.srStar, 4)} per bar vs SR0 ${fmt.num(r.sr0, 4)} over N = ${fmt.int(r.n)} trials, T = ${fmt.int(r.t)}) · ` +
+        `PBO ${fmt.num(r.pbo, 3)} (S = ${r.s}, ${fmt.int(r.splits)} splits, mean OOS Sharpe ${fmt.num(r.meanOosSharpe, 4)}, OOS ≈ ${fmt.num(r.intercept, 4)} + ${fmt.num(r.slope, 3)}·IS)`,
+    ),
+  );
+  histogramChart(document.getElementById("lambda-hist"), r.lambdaHistEdges, r.lambdaHistCounts, { xLabel: "λ = logit of the IS-best's OOS rank (≤ 0: overfit)", mark: 0 });
+  scatterChart(document.getElementById("oos-is"), r.isSharpe, r.oosSharpe, { slope: r.slope, intercept: r.intercept, xLabel: "IS Sharpe of the IS-best", yLabel: "OOS Sharpe" });
 }
 
 async function equity(run) {
@@ -99,5 +124,5 @@ await load(async () => {
   runsTable(runs, run?.runId);
   revealSelected();
   sweepsTable(sweeps, sweepId);
-  await Promise.all([equity(run), sweepHeatmap(sweepId)]);
+  await Promise.all([equity(run), sweepHeatmap(sweepId), sweepResearch(sweepId)]);
 });
