@@ -32,3 +32,6 @@ export function sweepChunk(input: Omit<PairsInput, "emaCache">) {
 
 /** DSR, PSR of the top and PBO of a ranked sweep, from its stored per-combination summaries. */
 export { sweepResearch } from "./research/sweep-research.ts";
+
+/** One walk-forward window: the grid on its train range, the chosen combination on its test range. */
+export { evaluateWindow as walkForwardWindow } from "./backtest/walk-forward.ts";

@@ -60,3 +60,9 @@ export async function loadBars(db: Pool | PoolClient, assetId: number, asOf: str
     volume: Float64Array.from(r.v ?? []),
   };
 }
+
+/** How many bars an asset has (a walk-forward plans its windows over them before enqueueing). */
+export async function countBars(db: Pool | PoolClient, assetId: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM prices_daily WHERE asset_id = $1", [assetId]);
+  return rows[0]!.n;
+}

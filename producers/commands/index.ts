@@ -5,5 +5,6 @@ import { llmBatchCommand } from "./llm-batch.ts";
 import { llmCommand } from "./llm.ts";
 import { smokeCommand } from "./smoke.ts";
 import { sweepCommand } from "./sweep.ts";
+import { walkForwardCommand } from "./walk-forward.ts";
 
-export const COMMANDS: readonly Command[] = [dailyRefreshCommand, sweepCommand, llmCommand, llmBatchCommand, smokeCommand];
+export const COMMANDS: readonly Command[] = [dailyRefreshCommand, sweepCommand, walkForwardCommand, llmCommand, llmBatchCommand, smokeCommand];

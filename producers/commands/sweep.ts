@@ -3,18 +3,11 @@ import { symbol } from "../../queues/kind.ts";
 import type { BacktestResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
-import { emaGridSize, parseRange, type IntRange } from "../../compute/backtest/sweep-grid.ts";
 import { DEFAULT_PBO_BLOCKS } from "../../compute/backtest/sweep.ts";
 import { requireKnownAssets } from "../assets.ts";
 import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
-
-const int = (flag: string, v: unknown, lo: number, hi: number, fallback: number) => {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`${flag}: must be an integer ${lo}..${hi} (got ${JSON.stringify(v)})`);
-  return n;
-};
+import { feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
 
 /** The sweep's DSR (of its best by per-bar Sharpe) and PBO, or why they were not computed. */
 function researchLine(r: SweepResearchSummary | undefined): string {
@@ -51,34 +44,13 @@ export const sweepCommand: Command = {
     timeout: { type: "string" },
   },
   prepare(values, _positionals, cfg) {
-    if (values.strategy !== "ema_cross") throw new UsageError(`--strategy: must be ema_cross (got ${JSON.stringify(values.strategy)})`);
+    const strategy = strategyFlag(values.strategy);
     const asset = check(symbol, "--asset", values.asset);
-    const step = int("--step", values.step, 1, 10_000, 1);
-    const range = (flag: string, v: unknown): IntRange => {
-      if (typeof v !== "string") throw new UsageError(`${flag}: required, LO..HI[:STEP] (got ${JSON.stringify(v)})`);
-      try {
-        const r = parseRange(v, flag);
-        return v.includes(":") ? r : [r[0], r[1], step];
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-    };
-    const fast = range("--fast", values.fast);
-    const slow = range("--slow", values.slow);
-    let combos: number;
-    try {
-      combos = emaGridSize(fast, slow);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (combos > cfg.SWEEP_MAX_COMBINATIONS) {
-      throw new UsageError(`--fast/--slow: ${combos} fast < slow combinations, over SWEEP_MAX_COMBINATIONS (${cfg.SWEEP_MAX_COMBINATIONS}); narrow the ranges or use a larger step`);
-    }
-    const feeBps = values["fee-bps"] === undefined ? 10 : Number(values["fee-bps"]);
-    if (!(feeBps >= 0 && feeBps <= 1000)) throw new UsageError(`--fee-bps: must be 0..1000 (got ${JSON.stringify(values["fee-bps"])})`);
+    const { fast, slow } = gridFlags(values, cfg);
+    const feeBps = feeBpsFlag(values["fee-bps"]);
     const s = values["pbo-blocks"] === undefined ? DEFAULT_PBO_BLOCKS : Number(values["pbo-blocks"]);
     if (!(Number.isInteger(s) && s >= 4 && s <= 24 && s % 2 === 0)) throw new UsageError(`--pbo-blocks: must be an even integer 4..24 (got ${JSON.stringify(values["pbo-blocks"])})`);
-    const spec = { asset, strategy: "ema_cross" as const, fast, slow, feeBps, topN: int("--top", values.top, 1, 1000, 10), chunkSize: int("--chunk-size", values["chunk-size"], 1, 5000, 250), s };
+    const spec = { asset, strategy, fast, slow, feeBps, topN: intFlag("--top", values.top, 1, 1000, 10), chunkSize: intFlag("--chunk-size", values["chunk-size"], 1, 5000, 250), s };
     const timeoutS = positiveSeconds("--timeout", values.timeout, 900);
     return async (ctx) => {
       await withDatabase(ctx, (db) => requireKnownAssets(db, "--asset", [asset]));

@@ -5,6 +5,7 @@ import type { FlowJob } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { assetJobIds, assetNodeId, indicatorChildren, runKey, runTree, strategyChildren, strategyJobId, type RunKey } from "../../queues/flows/daily-refresh.ts";
 import { sweepIdOf, sweepTree, type SweepSpec } from "../../queues/flows/sweep.ts";
+import { walkForwardIdOf, walkForwardTree, type WalkForwardSpec } from "../../queues/flows/walk-forward.ts";
 import { parsePayload } from "../../queues/kind.ts";
 import { KIND_NAMES, kindByName, selectKinds } from "../../queues/registry.ts";
 
@@ -88,6 +89,30 @@ describe("sweep job ids", () => {
     expect(nodes).toHaveLength(1 + chunks);
     expectDeclared(nodes);
     expect(nodes.map((n) => n.opts!.jobId)).toEqual([`sweep.${sweepId}.rank`, ...Array.from({ length: chunks }, (_, i) => `sweep.${sweepId}.chunk${i}`)]);
+  });
+});
+
+describe("walk-forward job ids", () => {
+  const spec: WalkForwardSpec = { asset: "AAA", strategy: "ema_cross", fast: [2, 5, 1], slow: [4, 9, 1], train: 100, test: 50, feeBps: 10 };
+
+  it("windows and the stitching root carry their kind's ids, derived from the walk-forward id", () => {
+    // n = 260: s_k = 100, 150, 200, 250 ≤ 258; the last window is bars 250..259.
+    const { tree, walkForwardId, windows } = walkForwardTree(fleet, spec, 260);
+    expect(walkForwardId).toBe(walkForwardIdOf(spec));
+    expect(walkForwardId).toMatch(/^AAA-ema_cross-wf-[0-9a-f]{10}$/);
+    const nodes = walk(tree);
+    expect(windows).toBe(4);
+    expectDeclared(nodes);
+    expect(nodes.map((n) => n.opts!.jobId)).toEqual([`wf.${walkForwardId}.root`, ...[0, 1, 2, 3].map((k) => `wf.${walkForwardId}.window${k}`)]);
+    expect(nodes.at(-1)!.data).toMatchObject({ mode: "wf-window", k: 3, testEnd: 259 });
+    expect(nodes.slice(1).every((n) => n.opts?.failParentOnFailure === true)).toBe(true);
+  });
+
+  it("the id changes with every input but the bars, and no window is refused naming train, test and n", () => {
+    const ids = [spec, { ...spec, train: 101 }, { ...spec, test: 51 }, { ...spec, feeBps: 5 }, { ...spec, slow: [4, 9, 2] as [number, number, number] }].map(walkForwardIdOf);
+    expect(new Set(ids).size).toBe(5);
+    expect(walkForwardTree(fleet, spec, 300).walkForwardId).toBe(ids[0]);
+    expect(() => walkForwardTree(fleet, spec, 101)).toThrow("train/test: no walk-forward window fits n = 101 bars (train 100, test 50)");
   });
 });
 

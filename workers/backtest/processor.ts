@@ -1,12 +1,16 @@
-// Backtest jobs: a configured strategy's backtest in the daily-refresh flow, and the chunks and ranking
-// of parameter sweeps. The engine is pure; this file loads, runs and stores.
+// Backtest jobs: a configured strategy's backtest in the daily-refresh flow, the chunks and ranking of
+// parameter sweeps, and the windows and stitching of walk-forward optimisations. The engine is pure; this
+// file loads, runs and stores.
 import { findAsset } from "../../db/repos/assets.ts";
 import { saveBacktestRun } from "../../db/repos/backtests.ts";
 import { loadBars } from "../../db/repos/prices.ts";
+import { loadWalkForwardWindows, recordWalkForward, saveWalkForwardWindow } from "../../db/repos/walk-forward.ts";
 import { inTransaction } from "../../db/pool.ts";
 import { loadSweepStats, saveSweepResearch, type SweepResearchRecord } from "../../db/repos/sweep-research.ts";
 import { recordSweep, saveSweepResults, topSweepResults, type SweepTopRow } from "../../db/repos/sweeps.ts";
 import { DEFAULT_PBO_BLOCKS, type SweepRow } from "../../compute/backtest/sweep.ts";
+import { emaGridPairs } from "../../compute/backtest/sweep-grid.ts";
+import { stitch, type WindowInput, type WindowResult } from "../../compute/backtest/walk-forward.ts";
 import type { SweepResearch, SweepResearchInput } from "../../compute/research/sweep-research.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { BacktestResult as JobResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
@@ -32,6 +36,10 @@ export function backtestProcessor(deps: WorkerDeps): Processor<typeof backtestKi
         return sweepChunk(deps, p, ctx);
       case "sweep-rank":
         return sweepRank(deps, p, ctx);
+      case "wf-window":
+        return walkForwardWindow(deps, p, ctx);
+      case "wf-root":
+        return walkForwardRoot(deps, p);
     }
   };
 }
@@ -140,4 +148,60 @@ async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedCh
     record: { sweepId, s, skipped: null, dsr: r.dsr, pbo: r.pbo, bestFast: best.fast, bestSlow: best.slow },
     summary: { skipped: null, s, n: r.dsr.n, t: r.dsr.t, dsr: r.dsr.dsr, best, pbo: r.pbo.pbo, splits: r.pbo.splits },
   };
+}
+
+/** One walk-forward window: the grid on its train range and the chosen combination on its test range. */
+async function walkForwardWindow(deps: WorkerDeps, p: Extract<Payload, { mode: "wf-window" }>, ctx: JobContext): Promise<JobResult> {
+  const asset = await findAsset(deps.pool, p.asset);
+  if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
+  const bars = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
+  const testStart = p.train + p.k * p.test;
+  const n = bars.dates.length;
+  // The window was planned over the bars at enqueue time; fewer bars now means they were replaced.
+  if (!(p.testEnd > testStart && p.testEnd < n)) throw new PermanentError(`testEnd: window ${p.k} (bars ${testStart}..${p.testEnd}) does not fit ${p.asset}'s ${n} bars (got ${p.testEnd})`);
+  const input: WindowInput = {
+    open: bars.open,
+    close: bars.close,
+    dates: bars.dates,
+    pairs: emaGridPairs(p.grid.fast, p.grid.slow),
+    window: { k: p.k, trainStart: testStart - p.train, trainEnd: testStart - 1, testStart, testEnd: p.testEnd },
+    feeBps: p.feeBps,
+    periodsPerYear: asset.periods_per_year,
+  };
+  const w = await deps.compute.run<WindowInput, WindowResult>("walkForwardWindow", input, ctx.signal);
+  await saveWalkForwardWindow(deps.pool, p.walkForwardId, w);
+  return { mode: "wf-window", k: w.k, fast: w.fast, slow: w.slow, isSharpe: w.isSharpe, oosSharpe: w.oosSharpe };
+}
+
+/** Fan-in: every window is stored (required edges); stitches their OOS returns and records the walk-forward. */
+async function walkForwardRoot(deps: WorkerDeps, p: Extract<Payload, { mode: "wf-root" }>): Promise<JobResult> {
+  const asset = await findAsset(deps.pool, p.asset);
+  if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
+  const windows = await loadWalkForwardWindows(deps.pool, p.walkForwardId);
+  if (windows.length !== p.windows) throw new Error(`windows: ${windows.length} stored for ${p.walkForwardId}, expected ${p.windows}`);
+  const { dates } = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
+  // The curve is labelled with the bars' dates; windows computed over other bars would be mislabelled.
+  for (const w of windows) {
+    if (dates[w.testStart] !== w.testStartDate || dates[w.testEnd] !== w.testEndDate) {
+      throw new PermanentError(`window ${w.k}: test bars ${w.testStart}..${w.testEnd} were ${w.testStartDate}..${w.testEndDate}, now ${dates[w.testStart] ?? "missing"}..${dates[w.testEnd] ?? "missing"}: the bars changed`);
+    }
+  }
+  const st = stitch(windows, dates, asset.periods_per_year);
+  await recordWalkForward(deps.pool, {
+    walkForwardId: p.walkForwardId,
+    assetId: asset.asset_id,
+    strategy: p.strategy,
+    grid: p.grid,
+    train: p.train,
+    test: p.test,
+    feeBps: p.feeBps,
+    windows: windows.length,
+    metrics: st.metrics,
+    meanIsSharpe: st.meanIsSharpe,
+    meanOosSharpe: st.meanOosSharpe,
+    wfe: st.wfe,
+    curveDates: st.dates,
+    curveEquity: st.equity,
+  });
+  return { mode: "wf-root", windows: windows.length, sharpe: st.metrics.sharpe, totalReturn: st.metrics.total_return, wfe: st.wfe };
 }
