@@ -7,10 +7,10 @@ import { readFileSync, readdirSync } from "node:fs";
 import type { Pool } from "../db/pool.ts";
 
 // Linux reports CPU time in clock ticks; USER_HZ is 100 on every mainstream architecture.
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 /** Fields of /proc/<pid>/stat after the command name (which may contain spaces and parentheses). */
-function statFields(pid: number): string[] | undefined {
+export function statFields(pid: number): string[] | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
     return s.slice(s.lastIndexOf(")") + 2).split(" ");

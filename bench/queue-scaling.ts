@@ -2,14 +2,14 @@
 // through 1, 2 and 4 real worker processes (`apps/worker/main.ts`, as the Procfile runs it) on one queue, in
 // one run. Each step starts its workers, waits for their readiness, then enqueues and drains its jobs; it
 // reports jobs/s and the CPU each job cost Redis (INFO cpu: enqueue + fetch + finish), PostgreSQL (the whole
-// server, bench/pg-cpu.ts) and the worker processes (/proc/<pid>/stat).
-import { mkdirSync, readFileSync } from "node:fs";
+// server, bench/pg-cpu.ts) and the worker processes with their threads (bench/fleet-workers.ts).
+import { mkdirSync } from "node:fs";
 import { setTimeout as pause } from "node:timers/promises";
 import { flowNode } from "../queues/enqueue.ts";
 import { Fleet } from "../queues/fleet.ts";
 import { maintenanceKind } from "../queues/registry.ts";
-import type { Redis } from "../queues/connection.ts";
 import type { BenchEnv } from "./env.ts";
+import { redisCpuSeconds, treeCpuSeconds } from "./fleet-workers.ts";
 import { pgCpuSampler } from "./pg-cpu.ts";
 import { smokeRows } from "./soak-report.ts";
 import { exitedWorker, killWorkers, startWorkers, stopWorkers, waitReady, type SoakWorker } from "./soak-workers.ts";
@@ -22,43 +22,23 @@ export interface ScalingStep {
   worker_cpu_us_per_job: number;
 }
 
-const TICKS_PER_SECOND = 100;
 const CONCURRENCY = 50;
 
-/** Redis server CPU seconds (user + system, all threads) from INFO. */
-export async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info("cpu");
-  const field = (k: string) => {
-    const m = new RegExp(`^${k}:([\\d.]+)`, "m").exec(info);
-    if (!m) throw new Error(`INFO cpu has no ${k}`);
-    return Number(m[1]);
-  };
-  return field("used_cpu_user") + field("used_cpu_sys");
-}
-
-function processCpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / TICKS_PER_SECOND;
-}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 async function step(env: BenchEnv, fleet: Fleet, count: number, jobs: number, dir: string): Promise<ScalingStep> {
   let workers: SoakWorker[] = [];
   const killAll = () => killWorkers(workers);
   process.once("exit", killAll);
   try {
-    workers = await startWorkers(count, env, dir, 3_600_000, { WORKER_QUEUES: maintenanceKind.name, WORKER_CONCURRENCY: String(CONCURRENCY) });
+    workers = await startWorkers(count, env, dir, { label: `scaling${count}`, env: { WORKER_QUEUES: maintenanceKind.name, WORKER_CONCURRENCY: String(CONCURRENCY) } });
     await waitReady(workers, 60_000);
     const queue = fleet.queue(maintenanceKind);
     const idPrefix = `scale${count}-`;
     const pg = await pgCpuSampler(env.pool);
     const redis0 = await redisCpuSeconds(fleet.redis);
     const pids = workers.map((w) => w.pid);
-    const workers0 = processCpuSeconds(pids);
+    const workers0 = sum(treeCpuSeconds(pids));
     const t0 = performance.now();
     for (let i = 0; i < jobs; i += 1_000) {
       await queue.addBulk(Array.from({ length: Math.min(1_000, jobs - i) }, (_, j) => flowNode(fleet, maintenanceKind, { task: "smoke", id: `${idPrefix}${i + j}`, message: "scaling" })));
@@ -79,7 +59,7 @@ async function step(env: BenchEnv, fleet: Fleet, count: number, jobs: number, di
       jobs_per_s: Math.round(jobs / seconds),
       redis_cpu_us_per_job: us((await redisCpuSeconds(fleet.redis)) - redis0),
       pg_cpu_us_per_job: us(await pg()),
-      worker_cpu_us_per_job: us(processCpuSeconds(pids) - workers0),
+      worker_cpu_us_per_job: us(sum(treeCpuSeconds(pids)) - workers0),
     };
     const rows = await smokeRows(env.pool, `smoke.${idPrefix}`);
     if (rows.rows !== jobs || rows.duplicates) throw new Error(`scaling step with ${count} workers: ${rows.rows}/${jobs} smoke rows, ${rows.duplicates} run twice`);

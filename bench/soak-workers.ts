@@ -1,5 +1,5 @@
-// The soak's worker processes: `apps/worker/main.ts` exactly as the Procfile runs it, plus the memory probe
-// preloaded (bench/soak-probe.mjs), each with its own health port, log file and probe file.
+// Benches' worker processes: `apps/worker/main.ts` exactly as the Procfile runs it, each with its own health
+// port and log file; the soak adds its memory probe (bench/soak-probe.mjs) and a probe file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { constants } from "node:os";
@@ -35,21 +35,31 @@ export interface WorkerMemory {
   heapAt: number;
 }
 
-interface Servers {
+export interface Servers {
   redisUrl: string;
   databaseUrl: string;
   prefix: string;
 }
 
-/** `extraEnv`: more settings for every worker (e.g. WORKER_QUEUES, WORKER_CONCURRENCY). */
-export async function startWorkers(count: number, servers: Servers, dir: string, probeMs: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<SoakWorker[]> {
+export interface StartOptions {
+  /** The memory probe's interval (bench/soak-probe.mjs); none without it — the probe's forced GCs cost CPU. */
+  probeMs?: number;
+  /** Log files are `<label>-worker.N.log` (default `worker.N.log`). */
+  label?: string;
+  /** More settings for every worker (e.g. WORKER_QUEUES, WORKER_CONCURRENCY). */
+  env?: NodeJS.ProcessEnv;
+  /** Node flags before the entry, e.g. `--cpu-prof` to profile the workers. */
+  nodeArgs?: string[];
+}
+
+export async function startWorkers(count: number, servers: Servers, dir: string, opts: StartOptions = {}): Promise<SoakWorker[]> {
   const workers: SoakWorker[] = [];
   for (let n = 1; n <= count; n++) {
     const name = `worker.${n}`;
     const port = await freePort();
-    const logFile = join(dir, `${name}.log`);
-    const probeFile = join(dir, `${name}.memory.jsonl`);
-    rmSync(probeFile, { force: true });
+    const logFile = join(dir, `${opts.label ? `${opts.label}-` : ""}${name}.log`);
+    const probeFile = opts.probeMs === undefined ? "" : join(dir, `${name}.memory.jsonl`);
+    if (probeFile) rmSync(probeFile, { force: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       REDIS_URL: servers.redisUrl,
@@ -59,15 +69,15 @@ export async function startWorkers(count: number, servers: Servers, dir: string,
       FLEET_PROCESS: name,
       LOG_FORMAT: "json",
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-      SOAK_PROBE_FILE: probeFile,
-      SOAK_PROBE_MS: String(probeMs),
-      ...extraEnv,
+      ...(probeFile ? { SOAK_PROBE_FILE: probeFile, SOAK_PROBE_MS: String(opts.probeMs) } : {}),
+      ...opts.env,
     };
-    // Started by the soak, not by a fleet supervisor: it must not watch one (ops/supervised.ts).
+    // Started by a bench, not by a fleet supervisor: it must not watch one (ops/supervised.ts).
     delete env[SUPERVISOR_PID_ENV];
     delete env[FLEET_ID_ENV];
     const out = openSync(logFile, "w");
-    const child = spawn(process.execPath, ["--import", "tsx", "--import", PROBE, "apps/worker/main.ts"], { cwd: ROOT, env, stdio: ["ignore", out, out] });
+    const args = [...(opts.nodeArgs ?? []), "--import", "tsx", ...(probeFile ? ["--import", PROBE] : []), "apps/worker/main.ts"];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", out, out] });
     closeSync(out);
     const exited = new Promise<number>((r) => child.once("exit", (code, signal) => r(code ?? 128 + (signal ? constants.signals[signal] : 0))));
     workers.push({ name, pid: child.pid!, port, logFile, probeFile, child, exited });

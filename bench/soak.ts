@@ -110,7 +110,7 @@ try {
   const asOf = await commonLastDay(env.pool, ASSETS);
   if (!asOf) throw new Error(`the sample data has no common last day for ${ASSETS.join(", ")}`);
   const redisStart = await redisUsedMb(fleet.redis);
-  workers = await startWorkers(WORKERS, env, ARTIFACTS, (SAMPLE_S * 1000) / 2);
+  workers = await startWorkers(WORKERS, env, ARTIFACTS, { probeMs: (SAMPLE_S * 1000) / 2 });
   await waitReady(workers, 120_000);
   console.log(`${WORKERS} workers ready after ${((Date.now() - started) / 1000).toFixed(0)} s (pids ${workers.map((w) => w.pid).join(", ")})`);
   const result = await soak(env, fleet, asOf, redisStart);

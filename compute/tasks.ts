@@ -35,3 +35,6 @@ export { sweepResearch } from "./research/sweep-research.ts";
 
 /** One walk-forward window: the grid on its train range, the chosen combination on its test range. */
 export { evaluateWindow as walkForwardWindow } from "./backtest/walk-forward.ts";
+
+/** The full-period best of a walk-forward: the grid on the stitched curve's range, chosen with hindsight. */
+export { hindsightBest as walkForwardBest } from "./backtest/walk-forward.ts";

@@ -178,6 +178,8 @@ function llmShape() {
     LLM_OFFLINE: bool.default(false),
     LLM_CALL_TIMEOUT_MS: posInt.default(120_000),
     LLM_BATCH_MAX_CONCURRENCY: posInt.max(100).default(10),
+    // Research briefs (workers/llm/brief.ts): the daily refresh's run root enqueues one per completed run.
+    RESEARCH_BRIEF: z.enum(["on", "off"], { error: "must be on or off" }).default("on"),
   };
 }
 

@@ -16,13 +16,15 @@ import type { Processor } from "./runtime.ts";
 type Processors = { [K in KindName]: Processor<(typeof KINDS)[K]> };
 
 export function buildProcessors(deps: WorkerDeps): Record<KindName, Processor<JobKind>> {
+  const llm = llmDepsFromConfig(deps);
+  const brief = { mode: deps.cfg.RESEARCH_BRIEF, providersConfigured: llm.providers.length > 0 };
   const processors: Processors = {
-    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool), signalNames: (ids) => signalNames(deps.pool, ids) }),
+    flow: flowProcessor({ fleet: deps.fleet, activeSignalIds: () => activeSignalIds(deps.pool), signalNames: (ids) => signalNames(deps.pool, ids), brief }),
     maintenance: maintenanceProcessor(deps),
     stage: stageProcessor({ ...deps, emaTimeframes: deps.cfg.EMA_TIMEFRAMES }),
     signal: signalProcessor(deps),
     backtest: backtestProcessor(deps),
-    llm: llmProcessor(llmDepsFromConfig(deps)),
+    llm: llmProcessor(llm),
   };
   // Each entry is checked against its own kind above; callers look them up by queue name.
   return processors as Record<KindName, Processor<JobKind>>;

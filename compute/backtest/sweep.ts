@@ -10,14 +10,15 @@
  * - Each row also carries what the sweep's research statistics need from that combination, taken from its
  *   T = bars − 1 per-bar returns r_t = E[t]/E[t−1] − 1 (./metrics.ts) while they are at hand: SR (not
  *   annualised), g3, g4 (compute/research/sharpe.ts) and the PBO block summary for S blocks
- *   (compute/research/pbo.ts; null when ⌊T/S⌋ < 2). The ranking job then needs no returns at all.
+ *   (compute/research/pbo.ts; null when ⌊T/S⌋ < 2, or when the caller turns them off for a sweep too large
+ *   for its research). The ranking job then needs no returns at all.
  */
 import { emaCrossActions } from "../signals/ema-cross.ts";
 import { ema } from "../indicators/ema.ts";
 import { emaGridPairs, type IntRange } from "./sweep-grid.ts";
 import { runBacktest } from "./engine.ts";
 import { blockSummary } from "../research/pbo.ts";
-import { shape, sharpe } from "../research/sharpe.ts";
+import { sharpeAndShape } from "../research/sharpe.ts";
 
 /** S, the PBO blocks, when the caller names none. */
 export const DEFAULT_PBO_BLOCKS = 16;
@@ -35,7 +36,7 @@ export interface SweepRow {
   sr: number;
   g3: number;
   g4: number;
-  /** S block means and M2 of the last S·⌊T/S⌋ returns; null when ⌊T/S⌋ < 2. */
+  /** S block means and M2 of the last S·⌊T/S⌋ returns; null when ⌊T/S⌋ < 2 or blockSummaries is false. */
   block_mean: Float64Array | null;
   block_m2: Float64Array | null;
 }
@@ -51,6 +52,8 @@ export interface SweepInput {
   periodsPerYear: number;
   /** S, the PBO blocks of each row's block summary (default 16). */
   pboBlocks?: number;
+  /** false: no block summaries (block_mean / block_m2 null), for a sweep too large for its research. Default true. */
+  blockSummaries?: boolean;
   emaCache?: Map<number, Float64Array>;
 }
 
@@ -78,7 +81,7 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
     return e;
   };
   const s = input.pboBlocks ?? DEFAULT_PBO_BLOCKS;
-  const blocks = Math.floor((n - 1) / s) >= 2;
+  const blocks = input.blockSummaries !== false && Math.floor((n - 1) / s) >= 2;
   const actions = new Int8Array(n);
   const equityBuffer = new Float64Array(n);
   const returns = new Float64Array(n - 1);
@@ -96,7 +99,7 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
       equityBuffer,
     });
     for (let t = 1; t < n; t++) returns[t - 1] = equityBuffer[t] / equityBuffer[t - 1] - 1;
-    const { g3, g4 } = shape(returns);
+    const { sr, g3, g4 } = sharpeAndShape(returns);
     const summary = blocks ? blockSummary(returns, s) : null;
     rows.push({
       fast,
@@ -106,7 +109,7 @@ export function evaluateEmaPairs(input: PairsInput): SweepRow[] {
       max_drawdown: metrics.max_drawdown,
       trades: metrics.trades,
       n_returns: n - 1,
-      sr: sharpe(returns),
+      sr,
       g3,
       g4,
       block_mean: summary?.mean ?? null,

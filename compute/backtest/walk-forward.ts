@@ -22,6 +22,14 @@
  * notice), and exposure = Σ bars held (bars a+1..b of each window with a position at the close) / curve
  * points. WFE = mean OOS Sharpe / mean IS Sharpe over the windows (means
  * summed in window order).
+ *
+ * Hindsight best (hindsightBest): the yardstick the stitched curve is plotted against. Every grid
+ * combination is backtested on ONE range [a, b] — for a walk-forward, the first test window's first bar to
+ * the last test bar, the bars the stitched curve covers — and the one with the highest annualised Sharpe on
+ * that same range wins (the window choice's rule: first in grid order within 1e-9 relative, NaN never wins).
+ * It is chosen with hindsight: in-sample on the very bars it is judged on. Its curve is that backtest's
+ * equity, 1.0 at bar a's close, one point per bar a..b (so it also has the bars the stitched curve skips,
+ * the later windows' first bars).
  */
 import { backtestRange, type RangeSeries } from "./range.ts";
 import { computeMetrics, type BacktestMetrics } from "./metrics.ts";
@@ -196,4 +204,61 @@ export function stitch(windows: readonly StitchWindow[], dates: readonly string[
   const meanIsSharpe = sumIs / windows.length;
   const meanOosSharpe = sumOos / windows.length;
   return { dates: curveDates, equity, metrics, meanIsSharpe, meanOosSharpe, wfe: meanOosSharpe / meanIsSharpe };
+}
+
+export interface HindsightInput {
+  open: Float64Array;
+  close: Float64Array;
+  dates: readonly string[];
+  pairs: ReadonlyArray<readonly [number, number]>;
+  /** The range [start, end] (bar indices over the full series). */
+  start: number;
+  end: number;
+  feeBps: number;
+  periodsPerYear: number;
+}
+
+export interface HindsightBest {
+  /** Index of the winner in `pairs`. */
+  index: number;
+  fast: number;
+  slow: number;
+  /** Its annualised Sharpe on the range (0 without variance). */
+  sharpe: number;
+  totalReturn: number;
+  /** Dates of bars start..end. */
+  dates: string[];
+  /** Its equity at every close start..end, 1.0 at the first. */
+  equity: Float64Array;
+}
+
+/** The grid combination with the highest annualised Sharpe over [start, end], chosen on that range itself. */
+export function hindsightBest(input: HindsightInput): HindsightBest {
+  const { open, close, dates, pairs, start: a, end: b, feeBps, periodsPerYear } = input;
+  const n = close.length;
+  if (pairs.length === 0) throw new Error("hindsightBest: pairs is empty");
+  if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a < b && b < n)) {
+    throw new Error(`hindsightBest: range [${a}, ${b}] must have at least 2 bars within the series' bars 0..${n - 1}`);
+  }
+  const emas = new Map<number, Float64Array>();
+  const emaOf = (p: number) => {
+    let e = emas.get(p);
+    if (!e) emas.set(p, (e = ema(close, p)));
+    return e;
+  };
+  const actions = new Int8Array(n);
+  const series: RangeSeries = { open, close, dates, actions };
+  const opts = { feeBps, periodsPerYear, equityBuffer: new Float64Array(b - a + 1) };
+  const scratch = new Float64Array(b - a);
+  const sharpes = new Float64Array(pairs.length);
+  for (let i = 0; i < pairs.length; i++) {
+    const [f, s] = pairs[i]!;
+    emaCrossActions(emaOf(f), emaOf(s), actions);
+    sharpes[i] = annualisedSharpe(backtestRange(series, a, b, opts).equity, periodsPerYear, scratch);
+  }
+  const index = bestIndex(sharpes);
+  const [fast, slow] = pairs[index]!;
+  emaCrossActions(emaOf(fast), emaOf(slow), actions);
+  const bt = backtestRange(series, a, b, { feeBps, periodsPerYear });
+  return { index, fast, slow, sharpe: sharpes[index]!, totalReturn: bt.metrics.total_return, dates: dates.slice(a, b + 1), equity: Float64Array.from(bt.equity) };
 }

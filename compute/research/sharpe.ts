@@ -111,3 +111,35 @@ export function shape(x: ArrayLike<number>, from = 0, to = x.length): Shape {
   const m2 = s2 / len;
   return { g3: s3 / len / Math.pow(m2, 1.5), g4: s4 / len / (m2 * m2) };
 }
+
+/**
+ * sharpe(x) and shape(x) of the same values in one pass for the sums and one for the moments (a sweep takes
+ * both of every combination's returns): bit-identical to calling the two, which sum in the same order —
+ * sharpe's centred sum of squares is shape's s2 — so only the repeated passes are saved.
+ */
+export function sharpeAndShape(x: ArrayLike<number>): Shape & { sr: number } {
+  const len = x.length;
+  if (len < 2) return { sr: sharpe(x), ...shape(x) };
+  const first = x[0];
+  let sum = 0;
+  let constant = true;
+  for (let i = 0; i < len; i++) {
+    const v = x[i];
+    sum += v;
+    constant &&= v === first;
+  }
+  if (constant) return { sr: 0, g3: 0, g4: 3 };
+  const mean = sum / len;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  for (let i = 0; i < len; i++) {
+    const d = x[i] - mean;
+    const d2 = d * d;
+    s2 += d2;
+    s3 += d2 * d;
+    s4 += d2 * d2;
+  }
+  const m2 = s2 / len;
+  return { sr: mean / Math.sqrt(s2 / (len - 1)), g3: s3 / len / Math.pow(m2, 1.5), g4: s4 / len / (m2 * m2) };
+}

@@ -10,6 +10,20 @@
 import { deflatedSharpeFromStats, psrFromStats, type DsrResult } from "./dsr.ts";
 import { pboFromBlocks, type PboResult } from "./pbo.ts";
 
+/**
+ * The largest sweep whose research is computed. PBO compares every combination on each of the C(S, S/2)
+ * splits, twice (12,870 at S = 16: ~3 s per 10,000 combinations on one core), and the ranking job first
+ * loads every combination's 2·S block statistics; beyond this the sweep still ranks and is recorded, its
+ * chunks store no block summaries, and its research is skipped with the reason (researchTooLarge).
+ */
+export const RESEARCH_MAX_COMBINATIONS = 100_000;
+
+/** Why a sweep of n combinations gets no research, or null when it does (the same rule for chunks and ranking). */
+export function researchTooLarge(n: number): string | null {
+  if (n <= RESEARCH_MAX_COMBINATIONS) return null;
+  return `N = ${n} combinations: DSR and PBO are computed for sweeps of up to ${RESEARCH_MAX_COMBINATIONS} (PBO's cost grows with N × C(S, S/2) splits)`;
+}
+
 export interface SweepResearchInput {
   /** T, the returns per combination. */
   t: number;

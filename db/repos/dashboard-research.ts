@@ -194,3 +194,96 @@ export async function llmLedgerByDay(db: Db, days: number, tz: string): Promise<
   );
   return rows;
 }
+
+export interface WalkForwardListRow {
+  walkForwardId: string;
+  symbol: string;
+  strategy: string;
+  grid: unknown;
+  train: number;
+  test: number;
+  feeBps: number;
+  windows: number;
+  totalReturn: number;
+  cagr: number;
+  sharpe: number;
+  maxDrawdown: number;
+  trades: number;
+  meanIsSharpe: number;
+  meanOosSharpe: number;
+  wfe: number;
+  /** First and last date of the stitched OOS curve. */
+  oosStart: string;
+  oosEnd: string;
+  /** The full-period best (null on rows recorded before migration 035). */
+  bestFast: number | null;
+  bestSlow: number | null;
+  bestSharpe: number | null;
+  bestTotalReturn: number | null;
+  completedAt: Date;
+}
+
+const WF_COLUMNS = `w.walk_forward_id AS "walkForwardId", a.symbol, w.strategy, w.grid, w.train, w.test, w.fee_bps AS "feeBps", w.windows,
+  w.total_return AS "totalReturn", w.cagr, w.sharpe, w.max_drawdown AS "maxDrawdown", w.trades, w.mean_is_sharpe AS "meanIsSharpe",
+  w.mean_oos_sharpe AS "meanOosSharpe", w.wfe, to_char(w.curve_dates[1], 'YYYY-MM-DD') AS "oosStart",
+  to_char(w.curve_dates[array_upper(w.curve_dates, 1)], 'YYYY-MM-DD') AS "oosEnd", w.best_fast AS "bestFast", w.best_slow AS "bestSlow",
+  w.best_sharpe AS "bestSharpe", w.best_total_return AS "bestTotalReturn", w.completed_at AS "completedAt"`;
+
+/** Stored walk-forwards per asset (symbol ascending), the latest first within each; optionally one asset's. */
+export async function listWalkForwards(db: Db, f: { limit: number; symbol?: string | undefined }): Promise<WalkForwardListRow[]> {
+  const { rows } = await db.query<WalkForwardListRow>(
+    `SELECT ${WF_COLUMNS} FROM walk_forwards w JOIN assets a USING (asset_id)
+     WHERE $1::text IS NULL OR a.symbol = $1
+     ORDER BY a.symbol, w.completed_at DESC, w.walk_forward_id LIMIT $2`,
+    [f.symbol ?? null, f.limit],
+  );
+  return rows;
+}
+
+export interface WalkForwardWindowRow {
+  k: number;
+  trainStartDate: string;
+  trainEndDate: string;
+  testStartDate: string;
+  testEndDate: string;
+  fast: number;
+  slow: number;
+  isSharpe: number;
+  oosSharpe: number;
+  oosTotalReturn: number;
+  oosTrades: number;
+  openAtEnd: boolean;
+}
+
+export interface WalkForwardDetail extends WalkForwardListRow {
+  curveDates: string[];
+  curveEquity: number[];
+  bestCurveDates: string[] | null;
+  bestCurveEquity: number[] | null;
+  windowRows: WalkForwardWindowRow[];
+}
+
+/** One stored walk-forward with its windows (k ascending) and both curves; null if it is not stored. */
+export async function walkForwardDetail(db: Db, walkForwardId: string): Promise<WalkForwardDetail | null> {
+  const [head, windows] = await Promise.all([
+    db.query<Omit<WalkForwardDetail, "windowRows">>(
+      `SELECT ${WF_COLUMNS}, array(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(w.curve_dates) WITH ORDINALITY u(d, i) ORDER BY i) AS "curveDates",
+              w.curve_equity AS "curveEquity",
+              CASE WHEN w.best_curve_dates IS NULL THEN NULL
+                   ELSE array(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(w.best_curve_dates) WITH ORDINALITY u(d, i) ORDER BY i) END AS "bestCurveDates",
+              w.best_curve_equity AS "bestCurveEquity"
+       FROM walk_forwards w JOIN assets a USING (asset_id) WHERE w.walk_forward_id = $1`,
+      [walkForwardId],
+    ),
+    db.query<WalkForwardWindowRow>(
+      `SELECT k, to_char(train_start_date, 'YYYY-MM-DD') AS "trainStartDate", to_char(train_end_date, 'YYYY-MM-DD') AS "trainEndDate",
+              to_char(test_start_date, 'YYYY-MM-DD') AS "testStartDate", to_char(test_end_date, 'YYYY-MM-DD') AS "testEndDate", fast, slow,
+              is_sharpe AS "isSharpe", oos_sharpe AS "oosSharpe", oos_total_return AS "oosTotalReturn", oos_trades AS "oosTrades",
+              open_at_end AS "openAtEnd"
+       FROM walk_forward_windows WHERE walk_forward_id = $1 ORDER BY k`,
+      [walkForwardId],
+    ),
+  ]);
+  const row = head.rows[0];
+  return row ? { ...row, windowRows: windows.rows } : null;
+}

@@ -57,26 +57,44 @@ export interface WalkForwardRecord {
   wfe: number;
   curveDates: readonly string[];
   curveEquity: ArrayLike<number>;
+  /** The full-period best over the stitched curve's bars (hindsightBest); null leaves the columns NULL. */
+  best: WalkForwardBest | null;
+}
+
+/** What is stored of compute/backtest/walk-forward.ts's HindsightBest. */
+export interface WalkForwardBest {
+  fast: number;
+  slow: number;
+  sharpe: number;
+  totalReturn: number;
+  dates: readonly string[];
+  equity: ArrayLike<number>;
 }
 
 /** Records a stitched walk-forward (the root job); a retried root replaces the record. */
 export async function recordWalkForward(db: Db, r: WalkForwardRecord): Promise<void> {
   const m = r.metrics;
+  const b = r.best;
   await db.query(
     `INSERT INTO walk_forwards (walk_forward_id, asset_id, strategy, grid, train, test, fee_bps, windows, total_return, cagr, sharpe, sortino,
        max_drawdown, max_drawdown_peak_date, max_drawdown_trough_date, calmar, var_95, cvar_95, win_rate, profit_factor, trades, exposure,
-       n_returns, mean_is_sharpe, mean_oos_sharpe, wfe, curve_dates, curve_equity)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27::date[], $28::float8[])
+       n_returns, mean_is_sharpe, mean_oos_sharpe, wfe, curve_dates, curve_equity, best_fast, best_slow, best_sharpe, best_total_return,
+       best_curve_dates, best_curve_equity)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27::date[], $28::float8[],
+       $29, $30, $31, $32, $33::date[], $34::float8[])
      ON CONFLICT (walk_forward_id) DO UPDATE SET windows = EXCLUDED.windows, total_return = EXCLUDED.total_return, cagr = EXCLUDED.cagr,
        sharpe = EXCLUDED.sharpe, sortino = EXCLUDED.sortino, max_drawdown = EXCLUDED.max_drawdown,
        max_drawdown_peak_date = EXCLUDED.max_drawdown_peak_date, max_drawdown_trough_date = EXCLUDED.max_drawdown_trough_date,
        calmar = EXCLUDED.calmar, var_95 = EXCLUDED.var_95, cvar_95 = EXCLUDED.cvar_95, win_rate = EXCLUDED.win_rate,
        profit_factor = EXCLUDED.profit_factor, trades = EXCLUDED.trades, exposure = EXCLUDED.exposure, n_returns = EXCLUDED.n_returns,
        mean_is_sharpe = EXCLUDED.mean_is_sharpe, mean_oos_sharpe = EXCLUDED.mean_oos_sharpe, wfe = EXCLUDED.wfe,
-       curve_dates = EXCLUDED.curve_dates, curve_equity = EXCLUDED.curve_equity, completed_at = now()`,
+       curve_dates = EXCLUDED.curve_dates, curve_equity = EXCLUDED.curve_equity, best_fast = EXCLUDED.best_fast, best_slow = EXCLUDED.best_slow,
+       best_sharpe = EXCLUDED.best_sharpe, best_total_return = EXCLUDED.best_total_return, best_curve_dates = EXCLUDED.best_curve_dates,
+       best_curve_equity = EXCLUDED.best_curve_equity, completed_at = now()`,
     [r.walkForwardId, r.assetId, r.strategy, JSON.stringify(r.grid), r.train, r.test, r.feeBps, r.windows, m.total_return, m.cagr, m.sharpe,
       m.sortino, m.max_drawdown, m.max_drawdown_peak_date, m.max_drawdown_trough_date, m.calmar, m.var_95, m.cvar_95, m.win_rate,
-      m.profit_factor, m.trades, m.exposure, m.n_returns, r.meanIsSharpe, r.meanOosSharpe, r.wfe, `{${r.curveDates.join(",")}}`, float8Array(r.curveEquity)],
+      m.profit_factor, m.trades, m.exposure, m.n_returns, r.meanIsSharpe, r.meanOosSharpe, r.wfe, `{${r.curveDates.join(",")}}`, float8Array(r.curveEquity),
+      b?.fast ?? null, b?.slow ?? null, b?.sharpe ?? null, b?.totalReturn ?? null, b ? `{${b.dates.join(",")}}` : null, b ? float8Array(b.equity) : null],
   );
 }
 

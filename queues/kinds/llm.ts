@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { BASE_JOB_OPTIONS, defineKind, type SpanAttributes } from "../kind.ts";
+import { BASE_JOB_OPTIONS, defineKind, isoDate, runId, symbol, type SpanAttributes } from "../kind.ts";
 
 // LLM work: a task (one prompt, routed across providers by cost tier, optionally followed by a chain of
-// tasks that receive its handoff) or a batch (a flow whose root adds the tasks in waves and fans their
-// results back in, in task order).
+// tasks that receive its handoff), a batch (a flow whose root adds the tasks in waves and fans their
+// results back in, in task order), or a research brief (a task whose prompt is built from the database
+// for one daily-refresh run; enqueued by the run root once the run is summarised, never waited on).
 export interface LlmResult {
   taskId: string;
   chainId: string;
@@ -32,6 +33,18 @@ export interface LlmBatchEntry {
 export interface LlmBatchResult {
   batchId: string;
   results: LlmBatchEntry[];
+}
+
+export interface ResearchBriefResult {
+  runId: string;
+  status: "completed" | "skipped";
+  /** Why the brief was skipped (no provider on the worker). */
+  reason?: string;
+  taskId?: string;
+  provider?: string;
+  /** Telegram parts of the answer, and where they went ("telegram", or "log" without a bot token). */
+  parts?: number;
+  delivery?: string;
 }
 
 export const TASK_ID = /^[a-z]+_\d{8}_[0-9a-f]{8}$/;
@@ -67,6 +80,12 @@ const schema = z.discriminatedUnion("node", [
     then: z.array(llmTaskSpec).max(20).optional(),
   }),
   z.strictObject({
+    node: z.literal("brief"),
+    runId,
+    asOf: isoDate,
+    assets: z.array(symbol).min(1).max(500),
+  }),
+  z.strictObject({
     node: z.literal("batch"),
     batchId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . -"),
     tasks: z.array(llmTaskSpec.extend({ taskId })).min(1).max(1_000),
@@ -77,11 +96,12 @@ const schema = z.discriminatedUnion("node", [
   }),
 ]);
 
-export const llmKind = defineKind<"llm", typeof schema, LlmResult | LlmBatchResult>({
+export const llmKind = defineKind<"llm", typeof schema, LlmResult | LlmBatchResult | ResearchBriefResult>({
   name: "llm",
   schema,
-  jobName: (p) => (p.node === "batch" ? "llm-batch" : "llm-task"),
-  jobId: (p) => (p.node === "batch" ? `llm-batch.${p.batchId}` : `llm.${p.taskId}`),
+  jobName: (p) => (p.node === "batch" ? "llm-batch" : p.node === "brief" ? "research-brief" : "llm-task"),
+  // One brief per run: the job id is the run id's.
+  jobId: (p) => (p.node === "batch" ? `llm-batch.${p.batchId}` : p.node === "brief" ? researchBriefJobId(p.runId) : `llm.${p.taskId}`),
   // Provider-level retries with backoff live in the LLM layer; the job retries only what that layer gives up on.
   jobOptions: { ...BASE_JOB_OPTIONS, attempts: 5, backoff: { type: "exponential", delay: 1_000, jitter: 0.5 } },
   timeoutMs: 5 * 60_000,
@@ -89,7 +109,9 @@ export const llmKind = defineKind<"llm", typeof schema, LlmResult | LlmBatchResu
   spanAttributes: (p): SpanAttributes =>
     p.node === "batch"
       ? { "llm.node": p.node, "llm.batch_id": p.batchId, "llm.tasks": p.tasks.length }
-      : { "llm.node": p.node, "llm.task_id": p.taskId, ...(p.provider ? { provider: p.provider } : {}), ...(p.chainId ? { "llm.chain_id": p.chainId } : {}) },
+      : p.node === "brief"
+        ? { "llm.node": p.node, "run.id": p.runId, "llm.assets": p.assets.length }
+        : { "llm.node": p.node, "llm.task_id": p.taskId, ...(p.provider ? { provider: p.provider } : {}), ...(p.chainId ? { "llm.chain_id": p.chainId } : {}) },
 });
 
 // Task ids look like {provider}_{yyyymmdd}_{uuid8}: the hinted provider (or "auto"), the UTC day, and 8 hex
@@ -104,4 +126,12 @@ export function newTaskId(provider?: string, now = new Date()): string {
 export function derivedTaskId(parentId: string, salt: string, provider?: string): string {
   const day = /_(\d{8})_/.exec(parentId)?.[1] ?? new Date().toISOString().slice(0, 10).replaceAll("-", "");
   return `${idLabel(provider)}_${day}_${createHash("sha256").update(`${parentId}:${salt}`).digest("hex").slice(0, 8)}`;
+}
+
+/** The research-brief job of a run. */
+export const researchBriefJobId = (runId: string) => `research-brief.${runId}`;
+
+/** The brief's LLM task id, from the run id: brief_{as-of yyyymmdd}_{sha256(run id)[0..8]}. */
+export function researchBriefTaskId(runId: string, asOf: string): string {
+  return `brief_${asOf.replaceAll("-", "")}_${createHash("sha256").update(`research-brief:${runId}`).digest("hex").slice(0, 8)}`;
 }

@@ -1,6 +1,6 @@
 // The operator UI in headless Chromium: bull-board and the ops dashboard over data from real runs (two
-// daily refreshes of BTC-USD through the real workers with telemetry, a small sweep, an offline LLM task,
-// alerts from the real watcher and rules). Screenshots go to test-artifacts/ui/.
+// daily refreshes of BTC-USD through the real workers with telemetry, a small sweep, a small walk-forward, an
+// offline LLM task, alerts from the real watcher and rules). Screenshots go to test-artifacts/ui/.
 import { mkdirSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { resolve } from "node:path";
@@ -19,6 +19,9 @@ import { schedules } from "../../producers/schedules.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { runKey } from "../../queues/flows/daily-refresh.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
+import { enqueueWalkForward } from "../../queues/flows/walk-forward.ts";
+import { findAsset } from "../../db/repos/assets.ts";
+import { loadBars } from "../../db/repos/prices.ts";
 import type { KindName } from "../../queues/registry.ts";
 import { KINDS, llmKind, maintenanceKind } from "../../queues/registry.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
@@ -53,6 +56,7 @@ let page: Page;
 let profile: string;
 const runB = runKey(DAY, ["BTC-USD"]).runId;
 let sweepId: string;
+let walkForwardId: string;
 /** Signal id of the strategy with bad parameters. */
 let broken: number;
 
@@ -64,7 +68,7 @@ async function dailyRefresh(asOf: string): Promise<void> {
 
 beforeAll(async () => {
   if (skip) return;
-  const cfg = parseConfig({ EMA_TIMEFRAMES: "1W", LLM_OFFLINE: "1", ALERT_EVENT_COOLDOWN_S: "1" });
+  const cfg = parseConfig({ EMA_TIMEFRAMES: "1W", LLM_OFFLINE: "1", ALERT_EVENT_COOLDOWN_S: "1", RESEARCH_BRIEF: "off" });
   db = await createTestDatabase();
   tf = testFleet("ui");
   compute = createFleetComputePool(1);
@@ -86,9 +90,13 @@ beforeAll(async () => {
   await dailyRefresh(DAY);
   const sweep = await enqueueSweep(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 20, 3], slow: [10, 60, 5], feeBps: 10, topN: 5, chunkSize: 40 });
   sweepId = sweep.sweepId;
+  const bars = await loadBars(db.pool, (await findAsset(db.pool, "BTC-USD"))!.asset_id, "9999-12-31");
+  const wf = await enqueueWalkForward(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 20, 5], slow: [30, 60, 10], train: 365, test: 365, feeBps: 10 }, bars.dates.length);
+  walkForwardId = wf.walkForwardId;
   const task = await enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId(), prompt: "Summarise today's daily refresh." });
   await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), sweep.rootJobId))?.isCompleted(), "sweep ranking");
   await poll(async () => (await Job.fromId(tf.fleet.queue(llmKind), task.id!))?.isCompleted(), "llm task");
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), wf.rootJobId))?.isCompleted(), "walk-forward root", 60_000);
   // The watcher stores the partial run and the failed signal job; a later evaluation resolves the failure
   // once its (1 s) cooldown passed without a repeat.
   await poll(async () => (await db.pool.query("SELECT count(*)::int AS n FROM observability.alerts")).rows[0].n >= 2, "alerts from the watcher", 10_000);
@@ -259,5 +267,58 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     await page.hover("#heatmap", { position: { x: 300, y: 200 } });
     expect(await page.textContent("#heatmap-tip")).toMatch(/fast \d+ · slow \d+ → Sharpe/);
     await shot(page, "backtests");
+  });
+
+  it("walk-forwards: the list links to a walk-forward's page with its windows, chosen parameters and curves", async () => {
+    const pageErrors: string[] = [];
+    const onError = (e: Error) => pageErrors.push(e.message);
+    page.on("pageerror", onError);
+    await open("/dashboard/walk-forwards");
+    const listed = await page.$$eval("#walk-forwards tbody tr", (trs) => trs.map((tr) => tr.getAttribute("data-walk-forward-id")));
+    expect(listed).toEqual([walkForwardId]);
+    await shot(page, "walk-forwards");
+    await Promise.all([page.waitForURL(`**/dashboard/walk-forwards/${walkForwardId}`), page.click(`a[href$="/walk-forwards/${walkForwardId}"]`)]);
+    await page.waitForSelector("body[data-ready]");
+    expect(await page.getAttribute("body", "data-ready")).toBe("ok");
+    const stored = (
+      await db.pool.query(
+        `SELECT k, to_char(train_start_date, 'YYYY-MM-DD') || ' → ' || to_char(train_end_date, 'YYYY-MM-DD') AS train,
+                to_char(test_start_date, 'YYYY-MM-DD') || ' → ' || to_char(test_end_date, 'YYYY-MM-DD') AS test, fast, slow, oos_trades, open_at_end
+         FROM walk_forward_windows WHERE walk_forward_id = $1 ORDER BY k`,
+        [walkForwardId],
+      )
+    ).rows;
+    expect(stored.length).toBe(8);
+    const rows = await page.$$eval("#wf-windows tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[8], r[9]])).toEqual(
+      stored.map((w) => [String(w.k), w.train, w.test, String(w.fast), String(w.slow), String(w.oos_trades), w.open_at_end ? "yes" : "no"]),
+    );
+    for (const r of rows) for (const c of [5, 6, 7]) expect(r[c], `row ${r[0]} column ${c}`).toMatch(/^-?[\d,.]+( %)?$/);
+    const wf = (await db.pool.query("SELECT best_fast, best_slow, array_length(best_curve_equity, 1) AS best_points, array_length(curve_equity, 1) AS points FROM walk_forwards WHERE walk_forward_id = $1", [walkForwardId])).rows[0];
+    // The best's curve has every bar of the stitched range, the stitched curve skips the 7 later windows' first bars.
+    expect(wf.best_points - wf.points).toBe(7);
+    expect(await page.textContent("#wf-head")).toContain(`${wf.best_fast}/${wf.best_slow}: Sharpe`);
+    await shot(page, "walk-forward");
+    // Both curves (stitched: blue, the best: orange-red) and the parameter steps are drawn.
+    expect(await canvasInk(page, "#wf-curve canvas", "blue")).toBeGreaterThan(300);
+    expect(await canvasInk(page, "#wf-curve canvas", "red")).toBeGreaterThan(300);
+    expect(await canvasInk(page, "#wf-params canvas")).toBeGreaterThan(200);
+    page.off("pageerror", onError);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("walk-forward endpoints name a bad id (400) and an unknown one (404)", async () => {
+    const auth = { authorization: `Basic ${Buffer.from(`${UI_USER}:${UI_PASSWORD}`).toString("base64")}` };
+    const bad = await fetch(`${base}/dashboard/api/walk-forwards/not%20an%20id`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ parameter: "walkForwardId", value: "not an id", error: expect.stringContaining("must be a walk-forward id") });
+    const missing = await fetch(`${base}/dashboard/api/walk-forwards/BTC-USD-ema_cross-wf-0123456789`, { headers: auth });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: "no walk-forward BTC-USD-ema_cross-wf-0123456789 stored (it may still be running)" });
+    const badLimit = await fetch(`${base}/dashboard/api/walk-forwards?limit=0`, { headers: auth });
+    expect(badLimit.status).toBe(400);
+    const list = (await (await fetch(`${base}/dashboard/api/walk-forwards?symbol=BTC-USD`, { headers: auth })).json()) as { walkForwards: Array<{ walkForwardId: string }> };
+    expect(list.walkForwards.map((w) => w.walkForwardId)).toEqual([walkForwardId]);
+    expect((await fetch(`${base}/dashboard/walk-forwards/nope`, { headers: auth })).status).toBe(400);
   });
 });

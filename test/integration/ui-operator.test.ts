@@ -71,7 +71,7 @@ async function refreshRun(asOf: string, rerunNo?: number): Promise<void> {
 
 beforeAll(async () => {
   if (skip) return;
-  const cfg = parseConfig({ EMA_TIMEFRAMES: "1W", LLM_OFFLINE: "1" });
+  const cfg = parseConfig({ EMA_TIMEFRAMES: "1W", LLM_OFFLINE: "1", RESEARCH_BRIEF: "off" });
   db = await createTestDatabase();
   tf = testFleet("uiop");
   compute = createFleetComputePool(1);
@@ -148,7 +148,7 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     // The first page this origin serves: Chromium fetches the icon the shell links (and no /favicon.ico,
     // which would be a 404 in the failed responses).
     const icon = page.waitForResponse(`${readOnlyBase}${FAVICON}`);
-    for (const path of ["/dashboard", "/dashboard/runs", `/dashboard/runs/${run.runId}`, "/dashboard/alerts", "/dashboard/llm", "/dashboard/backtests"]) {
+    for (const path of ["/dashboard", "/dashboard/runs", `/dashboard/runs/${run.runId}`, "/dashboard/alerts", "/dashboard/llm", "/dashboard/backtests", "/dashboard/walk-forwards"]) {
       traffic.clear();
       await open(`${readOnlyBase}${path}`);
       expect(await page.getAttribute("link[rel=icon]", "href"), path).toBe(FAVICON);

@@ -1,7 +1,8 @@
 // A walk-forward through the real workers on real BTC data: what walk_forward_windows and walk_forwards
 // store equals an independent recomputation in this test (the engine over copied slices of the
-// full-history actions, the best by annualised Sharpe, the returns chained from 1.0); re-enqueueing adds
-// nothing; `walk-forward --wait` prints the stored table; bad flags are refused naming the flag and value.
+// full-history actions, the best by annualised Sharpe, the returns chained from 1.0, the full-period best);
+// re-enqueueing adds nothing; `walk-forward --wait` prints the stored table; bad flags are refused naming
+// the flag and value.
 import { Job } from "bullmq";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
@@ -131,6 +132,23 @@ describe("walk-forward", () => {
     for (const k of ["total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "var_95", "cvar_95", "win_rate", "profit_factor", "exposure"] as const) expectRel(row[k], m[k], k);
     expectRel(row.wfe, wfe, "wfe");
     equity.forEach((v, i) => expectRel(row.curve_equity[i], v, `curve ${i}`));
+
+    // The full-period best: every combination on the stitched curve's bars (first test bar to the last), the
+    // highest Sharpe chosen on that very range; its curve has every bar of it.
+    const [a, b] = [expected[0]!.s, expected.at(-1)!.testEnd];
+    const full = pairs.map((p) => bt(actionsOf(p), a, b));
+    const fullSharpes = full.map((x) => sr(x.metrics));
+    const bi = fullSharpes.findIndex((x) => sharpeTied(x, Math.max(...fullSharpes)));
+    const { rows: [bestRow] } = await db.pool.query(
+      "SELECT best_fast, best_slow, best_sharpe, best_total_return, best_curve_equity, array(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(best_curve_dates) d) AS best_dates FROM walk_forwards WHERE walk_forward_id = $1",
+      [r.walkForwardId],
+    );
+    expect([bestRow.best_fast, bestRow.best_slow]).toEqual(pairs[bi]);
+    expectRel(bestRow.best_sharpe, fullSharpes[bi]!, "best sharpe");
+    expectRel(bestRow.best_total_return, full[bi]!.metrics.total_return, "best total return");
+    expect(bestRow.best_dates).toEqual(bars.dates.slice(a, b + 1));
+    expect(bestRow.best_curve_equity).toHaveLength(b - a + 1);
+    full[bi]!.equity.forEach((v, i) => expectRel(bestRow.best_curve_equity[i], v, `best curve ${i}`));
 
     // Re-enqueueing the same walk-forward adds nothing; a window or the root run again (a retry, a resumed
     // flow) replaces its row with the same values.

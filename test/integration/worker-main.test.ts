@@ -81,6 +81,8 @@ const env = () => ({
   ANTHROPIC_API_KEY: "",
   LLM_OFFLINE: "",
   TELEGRAM_BOT_TOKEN: "",
+  // The run's research brief would be a second request to the fake; test/integration/research-brief.test.ts covers it.
+  RESEARCH_BRIEF: "off",
 });
 
 const cli = (args: string[]) =>

@@ -33,6 +33,12 @@ describe("config", () => {
     expect(() => parseConfig({ QUEUE_PREFIX: "a b" })).toThrow(/QUEUE_PREFIX/);
   });
 
+  it("RESEARCH_BRIEF is on or off (default on); anything else names the key", () => {
+    expect(parseConfig({}).RESEARCH_BRIEF).toBe("on");
+    expect(parseConfig({ RESEARCH_BRIEF: "off" }).RESEARCH_BRIEF).toBe("off");
+    expect(() => parseConfig({ RESEARCH_BRIEF: "maybe" })).toThrow(/RESEARCH_BRIEF: must be on or off \(got "maybe"\)/);
+  });
+
   it("redacts secret values", () => {
     const secret = "rediss://user:hunter2-secret@[::1";
     let message = "";

@@ -1,8 +1,8 @@
 // The dashboard's pure reshaping: aligned chart series, the trace waterfall's nesting and order, the
-// sweep heatmap matrix.
+// sweep heatmap matrix, the walk-forward's curves on one date axis.
 import { describe, expect, it } from "vitest";
 import type { SpanRow } from "../../db/repos/dashboard-ops.ts";
-import { alignSeries, heatmap, waterfall } from "../../apps/web/dashboard/shape.ts";
+import { alignCurves, alignSeries, heatmap, waterfall } from "../../apps/web/dashboard/shape.ts";
 
 const span = (spanId: string, parentSpanId: string | null, startMs: number, durationMs: number, extra: Partial<SpanRow> = {}): SpanRow => ({
   spanId,
@@ -65,5 +65,25 @@ describe("heatmap", () => {
   it("builds slow × fast with null for combinations not evaluated or without a finite Sharpe", () => {
     const cell = (fast: number, slow: number, sharpe: number) => ({ fast, slow, sharpe, totalReturn: 0, maxDrawdown: 0, trades: 1 });
     expect(heatmap([cell(5, 10, 1.5), cell(8, 10, Number.NaN), cell(5, 15, -0.5)])).toEqual({ fast: [5, 8], slow: [10, 15], sharpe: [[1.5, null], [-0.5, null]] });
+  });
+});
+
+describe("alignCurves", () => {
+  it("puts dated curves on one UTC-midnight axis of every date, null where a curve has no point, in the given order", () => {
+    const day = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
+    const a = alignCurves([
+      { name: "stitched OOS", dates: ["2024-01-01", "2024-01-02", "2024-01-04"], values: [1, 1.1, 1.2] },
+      { name: "full-period best", dates: ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], values: [1, 0.9, 0.95, 1.3] },
+    ]);
+    expect(a).toEqual({
+      t: [day("2024-01-01"), day("2024-01-02"), day("2024-01-03"), day("2024-01-04")],
+      series: [
+        { name: "stitched OOS", values: [1, 1.1, null, 1.2] },
+        { name: "full-period best", values: [1, 0.9, 0.95, 1.3] },
+      ],
+    });
+    expect(a.t[0]).toBe(1704067200);
+    expect(alignCurves([])).toEqual({ t: [], series: [] });
+    expect(() => alignCurves([{ name: "x", dates: ["2024-01-01"], values: [] }])).toThrow("alignCurves: x has 1 dates and 0 values");
   });
 });

@@ -8,6 +8,7 @@ import { deflatedSharpe, psr, psrTop } from "../../compute/research/dsr.ts";
 import { normCdf, normInv } from "../../compute/research/normal.ts";
 import { pbo, pboSplits } from "../../compute/research/pbo.ts";
 import { returnsMatrix, shape, sharpe, sharpeTied, type ReturnsMatrix } from "../../compute/research/sharpe.ts";
+import { mulberry32 as rng } from "../helpers/random.ts";
 
 function expectRel(actual: number, expected: number, rel = 1e-12, label = ""): void {
   const tol = rel * Math.abs(expected);
@@ -28,18 +29,6 @@ function parkMiller(seed: number, count: number): number[] {
 /** Rows i·T..(i+1)·T of `values`, each shifted by i·drift (the Python generator does the same). */
 function driftRows(values: number[], n: number, t: number, drift: number): number[][] {
   return Array.from({ length: n }, (_, i) => values.slice(i * t, (i + 1) * t).map((v) => v + i * drift));
-}
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("normal distribution", () => {

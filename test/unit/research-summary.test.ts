@@ -4,18 +4,7 @@ import { describe, expect, it } from "vitest";
 import { deflatedSharpe, deflatedSharpeFromStats, psr, psrFromStats, psrTop, psrTopFromStats, sharpeStats } from "../../compute/research/dsr.ts";
 import { blockSummary, pbo, pboFromBlocks } from "../../compute/research/pbo.ts";
 import { returnsMatrix, shape, sharpe, type ReturnsMatrix } from "../../compute/research/sharpe.ts";
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from "../helpers/random.ts";
 
 /** Random sweeps with the awkward combinations a real one has: never trades, rarely trades, duplicates. */
 function sweepLike(n: number, t: number, seed: number): ReturnsMatrix {

@@ -8,7 +8,7 @@ import { computeMetrics } from "../../compute/backtest/metrics.ts";
 import { emaGridPairs } from "../../compute/backtest/sweep-grid.ts";
 import { ema } from "../../compute/indicators/ema.ts";
 import { emaCrossActions } from "../../compute/signals/ema-cross.ts";
-import { bestIndex, evaluateWindow, planWindows, stitch } from "../../compute/backtest/walk-forward.ts";
+import { bestIndex, evaluateWindow, hindsightBest, planWindows, stitch } from "../../compute/backtest/walk-forward.ts";
 
 describe("planWindows", () => {
   it("starts test windows at train + k·test while s_k ≤ n − 2, the last one cut by the series' end", () => {
@@ -139,5 +139,47 @@ describe("stitch", () => {
     expect(() => stitch([windows[1]!, windows[0]!], dates, 365)).toThrow("stitch: window 0 is k = 1; windows must be k = 0, 1, … in order");
     expect(() => stitch([{ ...windows[0]!, returns: [0.1] }], dates, 365)).toThrow("stitch: window 0 has 1 returns, its test range 2..4 has 2");
     expect(() => stitch([], dates, 365)).toThrow("stitch: no windows");
+  });
+});
+
+describe("hindsightBest", () => {
+  const n = 300;
+  const close = Float64Array.from({ length: n }, (_, t) => 100 + 10 * Math.sin(t / 9) + t / 10);
+  const open = Float64Array.from(close, (c, t) => (t === 0 ? c : (c + close[t - 1]!) / 2));
+  const dates = Array.from({ length: n }, (_, t) => `t${t}`);
+  const pairs = emaGridPairs([2, 6, 2], [5, 15, 5]);
+
+  it("chooses by annualised Sharpe over the range itself and returns that combination's curve over every bar of it", () => {
+    const got = hindsightBest({ open, close, dates, pairs, start: 120, end: 299, feeBps: 10, periodsPerYear: 365 });
+    // Independently: the engine over copied slices of the full-history actions, on the same range.
+    const bt = ([f, s]: readonly [number, number]) => {
+      const actions = emaCrossActions(ema(close, f), ema(close, s));
+      return runBacktest({ open: open.slice(120, 300), close: close.slice(120, 300), dates: dates.slice(120, 300), actions: actions.slice(120, 300), feeBps: 10, periodsPerYear: 365 });
+    };
+    const sr = (m: { sharpe: number }) => (Number.isNaN(m.sharpe) ? 0 : m.sharpe);
+    const runs = pairs.map(bt);
+    const sharpes = runs.map((r) => sr(r.metrics));
+    const best = bestIndex(sharpes);
+    expect(new Set(sharpes).size).toBeGreaterThan(1);
+    expect({ index: got.index, fast: got.fast, slow: got.slow }).toEqual({ index: best, fast: pairs[best]![0], slow: pairs[best]![1] });
+    expect(got.sharpe).toBeCloseTo(Math.max(...sharpes), 12);
+    expect(got.totalReturn).toBe(runs[best]!.metrics.total_return);
+    expect(got.dates).toEqual(dates.slice(120, 300));
+    expect(Array.from(got.equity)).toEqual(Array.from(runs[best]!.equity));
+    expect(got.equity[0]).toBe(1);
+  });
+
+  it("breaks ties by grid order: of equal Sharpes the first wins", () => {
+    const one = hindsightBest({ open, close, dates, pairs: [[4, 10]], start: 50, end: 250, feeBps: 0, periodsPerYear: 365 });
+    const got = hindsightBest({ open, close, dates, pairs: [[4, 10], [4, 10]], start: 50, end: 250, feeBps: 0, periodsPerYear: 365 });
+    expect(got.index).toBe(0);
+    expect(got.sharpe).toBe(one.sharpe);
+  });
+
+  it("refuses an empty grid or a range of fewer than 2 bars or outside the series", () => {
+    const base = { open, close, dates, pairs, feeBps: 10, periodsPerYear: 365 };
+    expect(() => hindsightBest({ ...base, pairs: [], start: 0, end: 10 })).toThrow("hindsightBest: pairs is empty");
+    expect(() => hindsightBest({ ...base, start: 10, end: 10 })).toThrow("hindsightBest: range [10, 10] must have at least 2 bars within the series' bars 0..299");
+    expect(() => hindsightBest({ ...base, start: 10, end: 300 })).toThrow("range [10, 300]");
   });
 });

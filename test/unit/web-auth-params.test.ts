@@ -88,6 +88,8 @@ describe("dashboard parameters", () => {
     expect(parseParams(Q.series, { window: "1440", bucket: "300" })).toEqual({ window: 1440, bucket: 300 });
     expect(parseParams(Q.alerts, { state: "open" })).toEqual({ state: "open", limit: 100 });
     expect(parseParams(P.trace, { traceId: "0123456789abcdef0123456789abcdef" })).toEqual({ traceId: "0123456789abcdef0123456789abcdef" });
+    expect(parseParams(Q.walkForwards, { symbol: "BTC-USD" })).toEqual({ limit: 50, symbol: "BTC-USD" });
+    expect(parseParams(P.walkForward, { walkForwardId: "BTC-USD-ema_cross-wf-87798faae3" })).toEqual({ walkForwardId: "BTC-USD-ema_cross-wf-87798faae3" });
   });
 
   it.each([
@@ -103,6 +105,10 @@ describe("dashboard parameters", () => {
     [P.trace, { traceId: "XYZ" }, "traceId", "XYZ"],
     [P.run, { runId: "a/b" }, "runId", "a/b"],
     [P.alert, { id: "0" }, "id", "0"],
+    [Q.walkForwards, { limit: "201" }, "limit", "201"],
+    [Q.walkForwardsPage, { symbol: "a b" }, "symbol", "a b"],
+    [P.walkForward, { walkForwardId: "BTC-USD-ema_cross-wf-XYZ" }, "walkForwardId", "BTC-USD-ema_cross-wf-XYZ"],
+    [P.walkForward, { walkForwardId: "../etc-wf-0123456789" }, "walkForwardId", "../etc-wf-0123456789"],
   ] as const)("rejects %#: names the parameter and the value", (schema, input, parameter, value) => {
     const err = paramError(() => parseParams(schema, input));
     expect(err.parameter).toBe(parameter);

@@ -1,6 +1,7 @@
 // Backtest jobs: a configured strategy's backtest in the daily-refresh flow, the chunks and ranking of
 // parameter sweeps, and the windows and stitching of walk-forward optimisations. The engine is pure; this
 // file loads, runs and stores.
+import { Job } from "bullmq";
 import { findAsset } from "../../db/repos/assets.ts";
 import { saveBacktestRun } from "../../db/repos/backtests.ts";
 import { loadBars } from "../../db/repos/prices.ts";
@@ -9,12 +10,12 @@ import { inTransaction } from "../../db/pool.ts";
 import { loadSweepStats, saveSweepResearch, type SweepResearchRecord } from "../../db/repos/sweep-research.ts";
 import { recordSweep, saveSweepResults, topSweepResults, type SweepTopRow } from "../../db/repos/sweeps.ts";
 import { DEFAULT_PBO_BLOCKS, type SweepRow } from "../../compute/backtest/sweep.ts";
-import { emaGridPairs } from "../../compute/backtest/sweep-grid.ts";
-import { stitch, type WindowInput, type WindowResult } from "../../compute/backtest/walk-forward.ts";
-import type { SweepResearch, SweepResearchInput } from "../../compute/research/sweep-research.ts";
+import { emaGridPairs, emaGridSize } from "../../compute/backtest/sweep-grid.ts";
+import { stitch, type HindsightBest, type HindsightInput, type WindowInput, type WindowResult } from "../../compute/backtest/walk-forward.ts";
+import { researchTooLarge, type SweepResearch, type SweepResearchInput } from "../../compute/research/sweep-research.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { BacktestResult as JobResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
-import type { backtestKind } from "../../queues/registry.ts";
+import { backtestKind } from "../../queues/registry.ts";
 import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
 import { childOutcomes } from "../flow/children.ts";
@@ -39,7 +40,7 @@ export function backtestProcessor(deps: WorkerDeps): Processor<typeof backtestKi
       case "wf-window":
         return walkForwardWindow(deps, p, ctx);
       case "wf-root":
-        return walkForwardRoot(deps, p);
+        return walkForwardRoot(deps, p, ctx);
     }
   };
 }
@@ -79,13 +80,44 @@ async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-c
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
   const bars = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
   if (bars.dates.length < 2) throw new PermanentError(`${p.asset} has fewer than 2 bars`);
+  // A sweep too large for its research needs no block summaries: neither computed nor stored.
+  const size = await sweepSize(deps, p.sweepId, ctx.job);
+  const blockSummaries = size === undefined || researchTooLarge(size) === null;
   const rows = await deps.compute.run<object, SweepRow[]>(
     "sweepChunk",
-    { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year, pboBlocks: p.s ?? DEFAULT_PBO_BLOCKS },
+    { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year, pboBlocks: p.s ?? DEFAULT_PBO_BLOCKS, blockSummaries },
     ctx.signal,
   );
   await saveSweepResults(deps.pool, p.sweepId, rows);
   return { mode: "sweep-chunk", evaluated: rows.length };
+}
+
+/** Combinations per sweep id, from the ranking parent's grid (a few sweeps run at a time: kept small). */
+const sweepSizes = new Map<string, number>();
+
+/** The grid size of the sweep a chunk belongs to, read from its ranking parent's payload; undefined without one. */
+async function sweepSize(deps: WorkerDeps, sweepId: string, job: JobContext["job"]): Promise<number | undefined> {
+  const known = sweepSizes.get(sweepId);
+  if (known !== undefined) return known;
+  const parentId = job.parent?.id;
+  if (!parentId) return undefined;
+  const parent = await Job.fromId(deps.fleet.queue(backtestKind), parentId);
+  const grid = (parent?.data as Partial<Extract<Payload, { mode: "sweep-rank" }>> | undefined)?.grid;
+  if (!grid) return undefined;
+  const n = gridSize(grid, -1);
+  if (n < 0) return undefined;
+  if (sweepSizes.size >= 64) sweepSizes.clear();
+  sweepSizes.set(sweepId, n);
+  return n;
+}
+
+/** The grid's fast < slow pairs (the evaluated count for a grid the counter refuses, which enqueueing never sends). */
+function gridSize(grid: Extract<Payload, { mode: "sweep-rank" }>["grid"], fallback: number): number {
+  try {
+    return emaGridSize(grid.fast, grid.slow);
+  } catch {
+    return fallback;
+  }
 }
 
 async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-rank" }>, ctx: JobContext): Promise<JobResult> {
@@ -96,7 +128,7 @@ async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-ra
   const failed = chunks.filter((c) => !c.ok);
   const evaluated = chunks.reduce((n, c) => n + ((c.value as JobResult | undefined)?.evaluated ?? 0), 0);
   const top = await topSweepResults(deps.pool, p.sweepId, p.topN);
-  const research = await researchOf(deps, p.sweepId, s, failed.length, chunks.length, top, ctx.signal);
+  const research = await researchOf(deps, p.sweepId, s, failed.length, chunks.length, gridSize(p.grid, evaluated), top, ctx.signal);
   const topWithPsr = top.map((r, i) => ({ ...r, psr: research.psr[i] ?? null }));
   await inTransaction(deps.pool, async (db) => {
     await recordSweep(db, { sweepId: p.sweepId, assetId: asset.asset_id, strategy: p.strategy, grid: p.grid, feeBps: p.feeBps, combos: evaluated, chunks: chunks.length, failedChunks: failed.length, top: topWithPsr });
@@ -121,11 +153,14 @@ interface Research {
 /**
  * DSR, PSR of the top and PBO over every combination's stored statistics, computed in a compute thread.
  * A grid with failed chunks is incomplete (its DSR would count fewer trials than were run), so it is skipped
- * like a grid too small for the statistics; the ranking itself never fails over research.
+ * like a grid too small for the statistics, and so is a grid too large for them (researchTooLarge: its chunks
+ * stored no block summaries); the ranking itself never fails over research.
  */
-async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedChunks: number, chunks: number, top: SweepTopRow[], signal: AbortSignal): Promise<Research> {
+async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedChunks: number, chunks: number, size: number, top: SweepTopRow[], signal: AbortSignal): Promise<Research> {
   const skip = (reason: string): Research => ({ psr: [], record: { sweepId, s, skipped: reason }, summary: { skipped: reason, s } });
   if (failedChunks) return skip(`${failedChunks} of ${chunks} chunks failed: the grid is incomplete`);
+  const tooLarge = researchTooLarge(size);
+  if (tooLarge) return skip(tooLarge);
   const st = await loadSweepStats(deps.pool, sweepId, s);
   if (st.missing) return skip(`${st.missing} combinations were stored without research statistics (before migration 033)`);
   if (st.t.length > 1) return skip(`combinations have different numbers of returns (${st.t.join(", ")}): the bars changed while the sweep ran`);
@@ -173,13 +208,17 @@ async function walkForwardWindow(deps: WorkerDeps, p: Extract<Payload, { mode: "
   return { mode: "wf-window", k: w.k, fast: w.fast, slow: w.slow, isSharpe: w.isSharpe, oosSharpe: w.oosSharpe };
 }
 
-/** Fan-in: every window is stored (required edges); stitches their OOS returns and records the walk-forward. */
-async function walkForwardRoot(deps: WorkerDeps, p: Extract<Payload, { mode: "wf-root" }>): Promise<JobResult> {
+/**
+ * Fan-in: every window is stored (required edges); stitches their OOS returns, finds the full-period best
+ * over the stitched curve's bars (the grid chosen with hindsight on that range, in a compute thread) and
+ * records the walk-forward.
+ */
+async function walkForwardRoot(deps: WorkerDeps, p: Extract<Payload, { mode: "wf-root" }>, ctx: JobContext): Promise<JobResult> {
   const asset = await findAsset(deps.pool, p.asset);
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
   const windows = await loadWalkForwardWindows(deps.pool, p.walkForwardId);
   if (windows.length !== p.windows) throw new Error(`windows: ${windows.length} stored for ${p.walkForwardId}, expected ${p.windows}`);
-  const { dates } = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
+  const { open, close, dates } = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
   // The curve is labelled with the bars' dates; windows computed over other bars would be mislabelled.
   for (const w of windows) {
     if (dates[w.testStart] !== w.testStartDate || dates[w.testEnd] !== w.testEndDate) {
@@ -187,6 +226,11 @@ async function walkForwardRoot(deps: WorkerDeps, p: Extract<Payload, { mode: "wf
     }
   }
   const st = stitch(windows, dates, asset.periods_per_year);
+  const best = await deps.compute.run<HindsightInput, HindsightBest>(
+    "walkForwardBest",
+    { open, close, dates, pairs: emaGridPairs(p.grid.fast, p.grid.slow), start: windows[0]!.testStart, end: windows.at(-1)!.testEnd, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year },
+    ctx.signal,
+  );
   await recordWalkForward(deps.pool, {
     walkForwardId: p.walkForwardId,
     assetId: asset.asset_id,
@@ -202,6 +246,7 @@ async function walkForwardRoot(deps: WorkerDeps, p: Extract<Payload, { mode: "wf
     wfe: st.wfe,
     curveDates: st.dates,
     curveEquity: st.equity,
+    best,
   });
   return { mode: "wf-root", windows: windows.length, sharpe: st.metrics.sharpe, totalReturn: st.metrics.total_return, wfe: st.wfe };
 }

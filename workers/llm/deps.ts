@@ -1,6 +1,8 @@
 // What the LLM processors need, built once per worker process from config (tests and benches pass their own
 // providers and budgets to llmDeps).
 import type { Pool } from "../../db/pool.ts";
+import { dashboardBase } from "../../alerts/links.ts";
+import { notifierFromConfig, type Notifier } from "../../alerts/notify.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 import type { Budget } from "../../queues/quota.ts";
 import type { Logger } from "../../ops/logger.ts";
@@ -21,6 +23,10 @@ export interface LlmDeps {
   quota: LlmQuota;
   prices: PriceTable;
   retry: RetryPolicy;
+  /** Where research briefs are posted (Telegram, or the log when unset). */
+  notifier?: Notifier;
+  /** The web process's base URL, for the run page's link in a brief. */
+  dashboardBase?: string;
 }
 
 export interface LlmDepsOptions {
@@ -29,6 +35,8 @@ export interface LlmDepsOptions {
   tierOrder?: readonly Tier[];
   prices?: PriceTable;
   retry?: RetryPolicy;
+  notifier?: Notifier;
+  dashboardBase?: string;
 }
 
 type Base = Pick<WorkerDeps, "pool" | "fleet" | "log">;
@@ -43,7 +51,13 @@ export function llmDepsFromConfig(deps: Base & Pick<WorkerDeps, "cfg">): LlmDeps
   const providers = buildProviders(cfg);
   if (!providers.length) deps.log.warn(`LLM tasks: ${NO_PROVIDER_MESSAGE}`);
   else if (cfg.LLM_OFFLINE) deps.log.warn("LLM tasks: LLM_OFFLINE=1 — every task goes to the offline provider; no model is called");
-  return assemble(deps, llmQuotaFromConfig(cfg, deps.fleet, deps.pool, deps.log), { providers, tierOrder: cfg.LLM_TIER_ORDER, prices: priceTable(cfg.LLM_PRICES) });
+  return assemble(deps, llmQuotaFromConfig(cfg, deps.fleet, deps.pool, deps.log), {
+    providers,
+    tierOrder: cfg.LLM_TIER_ORDER,
+    prices: priceTable(cfg.LLM_PRICES),
+    notifier: notifierFromConfig(cfg, deps.log),
+    dashboardBase: dashboardBase(cfg),
+  });
 }
 
 function assemble(base: Base, quota: LlmQuota, o: Omit<LlmDepsOptions, "budgets">): LlmDeps {
@@ -57,5 +71,7 @@ function assemble(base: Base, quota: LlmQuota, o: Omit<LlmDepsOptions, "budgets"
     quota,
     prices: o.prices ?? priceTable(),
     retry: o.retry ?? DEFAULT_RETRY,
+    ...(o.notifier ? { notifier: o.notifier } : {}),
+    ...(o.dashboardBase ? { dashboardBase: o.dashboardBase } : {}),
   };
 }

@@ -1,10 +1,20 @@
-// The llm queue's processor: tasks and batch roots.
+// The llm queue's processor: tasks, batch roots and research briefs.
 import type { llmKind } from "../../queues/kinds/llm.ts";
 import type { Processor } from "../runtime.ts";
 import { runBatch } from "./batch.ts";
+import { runBrief } from "./brief.ts";
 import type { LlmDeps } from "./deps.ts";
 import { runTask } from "./task.ts";
 
 export function llmProcessor(deps: LlmDeps): Processor<typeof llmKind> {
-  return (payload, ctx) => (payload.node === "batch" ? runBatch(payload, ctx, deps) : runTask(payload, ctx, deps));
+  return (payload, ctx) => {
+    switch (payload.node) {
+      case "batch":
+        return runBatch(payload, ctx, deps);
+      case "brief":
+        return runBrief(payload, ctx, deps);
+      case "task":
+        return runTask(payload, ctx, deps);
+    }
+  };
 }

@@ -1,6 +1,7 @@
 // JSON endpoints of the operational pages: fleet overview, flow runs with their traces, alerts.
 import { Router } from "express";
 import { counterSeries, listAlerts, percentileSeries, recentWorkflows, traceIdOfJob, traceSpans, workflowWithEvents } from "../../../db/repos/dashboard-ops.ts";
+import { getBrief } from "../../../db/repos/research-briefs.ts";
 import { JOB_METRICS } from "../../../ops/metrics/names.ts";
 import { WORKFLOW_TYPE } from "../../../db/repos/workflow.ts";
 import type { DashboardDeps } from "./deps.ts";
@@ -56,11 +57,11 @@ export function opsApi(d: DashboardDeps): Router {
   r.get("/runs/:runId", async (req, res) => {
     parseParams(Q.none, req.query);
     const { runId } = parseParams(P.run, req.params);
-    const [job, workflow] = await Promise.all([runJob(d.fleet, runId), workflowWithEvents(d.db, runId)]);
+    const [job, workflow, brief] = await Promise.all([runJob(d.fleet, runId), workflowWithEvents(d.db, runId), getBrief(d.db, runId)]);
     if (!job && !workflow) return void res.status(404).json({ error: `no run ${runId}` });
     // The run's trace: the workflow's correlation id, else the trace of the root job's span.
     const traceId = workflow && TRACE_ID.test(workflow.correlationId) ? workflow.correlationId : await traceIdOfJob(d.db, RUN_SPAN_NAME, runRootJobId(runId));
-    res.json({ runId, job: job ?? null, workflow: workflow ?? null, traceId: traceId ?? null, boardPath: d.boardPath });
+    res.json({ runId, job: job ?? null, workflow: workflow ?? null, traceId: traceId ?? null, boardPath: d.boardPath, brief: brief ?? null });
   });
 
   r.get("/traces/:traceId", async (req, res) => {

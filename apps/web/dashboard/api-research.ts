@@ -1,10 +1,11 @@
-// JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps, DSR and PBO) and LLM budgets.
+// JSON endpoints of the research pages: backtests (equity curves), sweeps (heatmaps, DSR and PBO), walk-forwards
+// (windows, stitched OOS curve against the full-period best) and LLM budgets.
 import { Router } from "express";
-import { backtestEquity, listBacktests, listSweeps, llmLedgerByDay, sweepGrid, sweepResearchRow } from "../../../db/repos/dashboard-research.ts";
+import { backtestEquity, listBacktests, listSweeps, listWalkForwards, llmLedgerByDay, sweepGrid, sweepResearchRow, walkForwardDetail } from "../../../db/repos/dashboard-research.ts";
 import { backtestKind } from "../../../queues/registry.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { P, Q, parseParams } from "./params.ts";
-import { heatmap } from "./shape.ts";
+import { alignCurves, heatmap } from "./shape.ts";
 
 /** Today in a time zone, YYYY-MM-DD (the day the LLM budgets count). */
 export const localDay = (tz: string, at = new Date()) => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
@@ -58,6 +59,22 @@ export function researchApi(d: DashboardDeps): Router {
     const research = await sweepResearchRow(d.db, sweepId);
     if (!research) return void res.status(404).json({ error: `no research statistics for sweep ${sweepId}` });
     res.json(research);
+  });
+
+  r.get("/walk-forwards", async (req, res) => {
+    const q = parseParams(Q.walkForwards, req.query);
+    res.json({ walkForwards: await listWalkForwards(d.db, { limit: q.limit, symbol: q.symbol }) });
+  });
+
+  r.get("/walk-forwards/:walkForwardId", async (req, res) => {
+    parseParams(Q.none, req.query);
+    const { walkForwardId } = parseParams(P.walkForward, req.params);
+    const wf = await walkForwardDetail(d.db, walkForwardId);
+    if (!wf) return void res.status(404).json({ error: `no walk-forward ${walkForwardId} stored (it may still be running)` });
+    const { curveDates, curveEquity, bestCurveDates, bestCurveEquity, windowRows, ...head } = wf;
+    const curves = [{ name: "stitched OOS", dates: curveDates, values: curveEquity }];
+    if (bestCurveDates && bestCurveEquity) curves.push({ name: `full-period best ${wf.bestFast}/${wf.bestSlow} (in-sample)`, dates: bestCurveDates, values: bestCurveEquity });
+    res.json({ ...head, windowRows, curve: alignCurves(curves) });
   });
 
   r.get("/llm", async (req, res) => {

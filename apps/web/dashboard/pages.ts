@@ -2,7 +2,7 @@
 // JSON endpoints (static/pages/<page>.js). Every interpolated value is escaped.
 import { READ_ONLY_KEY } from "./deps.ts";
 
-export type PageName = "fleet" | "runs" | "run" | "alerts" | "llm" | "backtests";
+export type PageName = "fleet" | "runs" | "run" | "alerts" | "llm" | "backtests" | "walkforwards" | "walkforward";
 
 export interface PageContext {
   /** Where the dashboard is mounted (/dashboard). */
@@ -25,6 +25,7 @@ const NAV: Array<[PageName, string, string]> = [
   ["alerts", "Alerts", "/alerts"],
   ["llm", "LLM budgets", "/llm"],
   ["backtests", "Backtests", "/backtests"],
+  ["walkforwards", "Walk-forwards", "/walk-forwards"],
 ];
 
 const BODIES: Record<PageName, (attrs: Record<string, string>) => string> = {
@@ -45,6 +46,7 @@ const BODIES: Record<PageName, (attrs: Record<string, string>) => string> = {
     <h1>Run <code>${esc(a.runId ?? "")}</code></h1>
     <div id="run-head" class="panel"></div>
     <section><h2>Assets</h2><div id="assets" class="panel"></div></section>
+    <section id="research-brief"><h2>Research brief</h2><div id="brief" class="panel"></div></section>
     <section><h2>Trace waterfall</h2><div id="waterfall" class="panel"></div></section>
     <section><h2>Workflow events</h2><div id="events" class="panel"></div></section>`,
   alerts: () => `
@@ -60,19 +62,30 @@ const BODIES: Record<PageName, (attrs: Record<string, string>) => string> = {
     <h1>Backtests</h1>
     <section><h2>Runs</h2><div id="backtests" class="panel scroll"></div></section>
     <section><h2>Equity curve <small id="equity-title"></small></h2><div id="equity" class="chart"></div></section>
-    <section><h2>Sweeps</h2><div id="sweeps" class="panel"></div></section>
+    <section><h2>Sweeps <small><a href="walk-forwards">walk-forwards →</a></small></h2><div id="sweeps" class="panel"></div></section>
     <section><h2>Sweep heatmap <small id="heatmap-title">fast × slow → Sharpe</small></h2>
       <div class="heatmap-box"><canvas id="heatmap" width="720" height="420"></canvas><div id="heatmap-legend"></div></div>
       <div id="heatmap-tip" class="tip"></div></section>
     <section><h2>Sweep research <small>deflated Sharpe ratio, probability of backtest overfitting</small></h2><div id="research" class="panel"></div>
       <div class="research-charts"><canvas id="lambda-hist" width="420" height="240"></canvas><canvas id="oos-is" width="420" height="240"></canvas></div></section>`,
+  walkforwards: () => `
+    <h1>Walk-forwards <small>per asset, latest first</small></h1>
+    <div id="walk-forwards" class="panel"></div>`,
+  walkforward: (a) => `
+    <h1>Walk-forward <code>${esc(a.walkForwardId ?? "")}</code></h1>
+    <div id="wf-head" class="panel"></div>
+    <section><h2>Windows</h2><div id="wf-windows" class="panel"></div></section>
+    <section class="charts">
+      <div class="chart-box"><h2>Stitched OOS equity <small>against the full-period best, chosen in-sample over the same bars</small></h2><div id="wf-curve" class="chart"></div></div>
+      <div class="chart-box"><h2>Chosen parameters <small>per window</small></h2><div id="wf-params" class="chart"></div></div>
+    </section>`,
 };
 
 export function renderPage(page: PageName, title: string, ctx: PageContext, attrs: Record<string, string> = {}): string {
   const data = Object.entries({ page, base: ctx.base, board: ctx.boardPath, readOnly: String(ctx.readOnly), ...attrs })
     .map(([k, v]) => ` data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${esc(v)}"`)
     .join("");
-  const current = page === "run" ? "runs" : page;
+  const current = page === "run" ? "runs" : page === "walkforward" ? "walkforwards" : page;
   const nav = NAV.map(([p, label, path]) => `<a href="${esc(ctx.base + path)}"${p === current ? ' class="current"' : ""}>${label}</a>`).join("");
   return `<!doctype html>
 <html lang="en">

@@ -36,6 +36,11 @@ const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`), `mus
 
 const sweepId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -");
 
+/** walkForwardIdOf (queues/flows/walk-forward.ts): <asset>-<strategy>-wf-<10 hex>. */
+const walkForwardId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}-wf-[0-9a-f]{10}$/, "must be a walk-forward id: <asset>-<strategy>-wf-<10 lowercase hex digits>");
+
 const MAX_BUCKETS = 2_000;
 
 export const Q = {
@@ -58,6 +63,9 @@ export const Q = {
     strategy: z.string().regex(/^[a-z_]{1,32}$/, "must be 1-32 lowercase letters or _").optional(),
   }),
   sweeps: z.strictObject({ limit: int(1, 100).default(20) }),
+  walkForwards: z.strictObject({ limit: int(1, 200).default(50), symbol: symbol.optional() }),
+  /** The walk-forwards page: one asset's only. */
+  walkForwardsPage: z.strictObject({ symbol: symbol.optional() }),
   /** The backtests page: which run's equity curve and which sweep's heatmap to draw (default: newest). */
   backtestPage: z.strictObject({ run: int(1, Number.MAX_SAFE_INTEGER).optional(), sweep: sweepId.optional() }),
 } as const;
@@ -68,6 +76,7 @@ export const P = {
   alert: z.strictObject({ id: int(1, Number.MAX_SAFE_INTEGER) }),
   backtest: z.strictObject({ runId: int(1, Number.MAX_SAFE_INTEGER) }),
   sweep: z.strictObject({ sweepId }),
+  walkForward: z.strictObject({ walkForwardId }),
   /** A job of a fleet queue (whether the queue exists is the endpoint's 404 to give). */
   job: z.strictObject({
     queue: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a queue name: 1-32 lowercase letters, digits, -"),

@@ -48,7 +48,7 @@ export function dashboardRouter(d: DashboardDeps): Router {
 
   const ctx: PageContext = { base: DASHBOARD_PATH, boardPath: d.boardPath, readOnly: d.readOnly };
   const page = (name: PageName, title: string): RequestHandler => (req, res) => {
-    parseParams(name === "alerts" ? Q.alerts : name === "backtests" ? Q.backtestPage : Q.none, req.query);
+    parseParams(name === "alerts" ? Q.alerts : name === "backtests" ? Q.backtestPage : name === "walkforwards" ? Q.walkForwardsPage : Q.none, req.query);
     res.type("html").send(renderPage(name, title, ctx));
   };
   r.get("/", page("fleet", "Fleet"));
@@ -60,6 +60,12 @@ export function dashboardRouter(d: DashboardDeps): Router {
   r.get("/alerts", page("alerts", "Alerts"));
   r.get("/llm", page("llm", "LLM budgets"));
   r.get("/backtests", page("backtests", "Backtests"));
+  r.get("/walk-forwards", page("walkforwards", "Walk-forwards"));
+  r.get("/walk-forwards/:walkForwardId", (req, res) => {
+    parseParams(Q.none, req.query);
+    const { walkForwardId } = parseParams(P.walkForward, req.params);
+    res.type("html").send(renderPage("walkforward", `Walk-forward ${walkForwardId}`, ctx, { walkForwardId }));
+  });
   r.use(errors(d, false));
   return r;
 }

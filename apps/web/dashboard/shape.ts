@@ -112,3 +112,29 @@ export function heatmap(cells: readonly SweepCell[]): Heatmap {
   for (const c of cells) sharpe[si.get(c.slow)!]![fi.get(c.fast)!] = Number.isFinite(c.sharpe) ? c.sharpe : null;
   return { fast, slow, sharpe };
 }
+
+/** A date-labelled curve (dates YYYY-MM-DD, one value each). */
+export interface DatedCurve {
+  name: string;
+  dates: readonly string[];
+  values: readonly number[];
+}
+
+/**
+ * Curves over different dates on one x axis (epoch seconds of UTC midnight, every date of any curve,
+ * ascending), each null where it has no point — the walk-forward's stitched OOS curve skips the later
+ * windows' first bars that the full-period best's curve has. Curves keep their order.
+ */
+export function alignCurves(curves: readonly DatedCurve[]): AlignedSeries {
+  for (const c of curves) if (c.dates.length !== c.values.length) throw new Error(`alignCurves: ${c.name} has ${c.dates.length} dates and ${c.values.length} values`);
+  const days = [...new Set(curves.flatMap((c) => c.dates))].sort();
+  const index = new Map(days.map((d, i) => [d, i]));
+  return {
+    t: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000),
+    series: curves.map((c) => {
+      const values = new Array<number | null>(days.length).fill(null);
+      c.dates.forEach((d, i) => (values[index.get(d)!] = c.values[i]!));
+      return { name: c.name, values };
+    }),
+  };
+}

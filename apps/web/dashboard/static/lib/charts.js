@@ -262,3 +262,48 @@ export function scatterChart(canvas, x, y, { slope, intercept, xLabel = "", yLab
   g.lineTo(sx(hi(x)), sy(intercept + slope * hi(x)));
   g.stroke();
 }
+
+/**
+ * Equity curves on one date axis: aligned = { t: [epoch s], series: [{ name, values (null: no point) }] }. The
+ * axis is fitted to the curves (log only beyond a factor of LOG_SPAN); a series bridges its own gaps (the
+ * walk-forward's stitched curve has no point on the later windows' first bars).
+ */
+export function curvesChart(el, aligned) {
+  if (!aligned.t.length) return void clear(el, "no curve stored");
+  const all = aligned.series.flatMap((s) => s.values.filter((v) => v !== null && Number.isFinite(v)));
+  const lo = Math.min(...all), hi = Math.max(...all);
+  const log = lo > 0 && hi / lo > LOG_SPAN;
+  const pad = (hi - lo || Math.abs(hi) * 0.02 || 1) * 0.05;
+  const range = log ? [lo / 1.05, hi * 1.05] : [lo - pad, hi + pad];
+  const colours = ["#2563eb", "#ea580c"];
+  return place(
+    el,
+    {
+      series: [{}, ...aligned.series.map((s, i) => ({ label: s.name, stroke: colours[i] ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? "—" : v.toFixed(3)) }))],
+      // A log axis leaves null among its splits (the ones it does not label).
+      axes: [{}, { label: log ? "equity (log)" : "equity", size: 60, values: (_u, vals) => vals.map((v) => (v === null ? "" : v.toLocaleString("en-US", { maximumSignificantDigits: 3 }))) }],
+      scales: { y: { distr: log ? 3 : 1, range: () => range } },
+    },
+    [aligned.t, ...aligned.series.map((s) => s.values)],
+  );
+}
+
+/** Integer series over an integer x (e.g. the parameters chosen per walk-forward window k), drawn as steps. */
+export function stepChart(el, x, series, { xLabel = "", yLabel = "" } = {}) {
+  if (!x.length) return void clear(el, "nothing to draw");
+  const all = series.flatMap((s) => s.values);
+  const hi = Math.max(...all, 1);
+  const stepped = uPlot.paths?.stepped?.({ align: 1 });
+  return place(
+    el,
+    {
+      series: [
+        { label: xLabel, value: (_u, v) => (v === null ? "—" : String(v)) },
+        ...series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, ...(stepped ? { paths: stepped } : {}), points: { show: true, size: 6 } })),
+      ],
+      axes: [{ label: xLabel, values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? String(v) : "")) }, { label: yLabel, size: 50 }],
+      scales: { x: { time: false, range: () => [x[0] - 0.5, x.at(-1) + 0.5] }, y: { range: () => [0, hi * 1.1] } },
+    },
+    [x, ...series.map((s) => s.values)],
+  );
+}

@@ -1,4 +1,4 @@
-// One daily-refresh run: its summary per asset, the trace waterfall of all its jobs, and its workflow events.
+// One daily-refresh run: its summary per asset, its research brief, the trace waterfall of all its jobs, and its workflow events.
 import { api, boardJob, chip, ctx, fmt, h, load, mount, table } from "../lib/dom.js";
 
 const kv = (pairs) => h("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
@@ -96,6 +96,24 @@ const strategyNames = (run) => new Map((run.job?.summary?.assets ?? []).flatMap(
 
 const attrsText = (r) => Object.entries(r.attributes ?? {}).map(([k, v]) => `${k} = ${v}`).join("\n");
 
+/** The run's research brief (research_briefs): its answer, the LLM task it was, and its Telegram delivery. */
+function brief(run) {
+  const b = run.brief;
+  if (!b) return mount("brief", h("p", { class: "empty" }, "no research brief for this run (RESEARCH_BRIEF=off, no LLM provider configured, or not written yet)"));
+  mount(
+    "brief",
+    kv([
+      ["status", chip(b.status, b.status)],
+      ["LLM task", h("span", { class: "mono", "data-task-id": b.taskId }, b.taskId)],
+      ["model", b.provider ? `${b.provider} · ${b.model ?? ""}` : "—"],
+      ["written", fmt.time(b.completedAt)],
+      ["Telegram", `${b.deliveryStatus}${b.parts ? ` · ${b.parts} part(s)` : ""}${b.deliveryError ? ` · ${b.deliveryError}` : ""}`],
+      ...(b.error ? [["error", b.error]] : []),
+    ]),
+    b.output ? h("div", { class: "lines", id: "brief-text" }, b.output) : h("p", { class: "empty" }, "no answer yet"),
+  );
+}
+
 function events(run) {
   mount(
     "events",
@@ -116,6 +134,7 @@ await load(async () => {
   const run = await api(`/runs/${encodeURIComponent(ctx.runId)}`);
   head(run);
   assets(run);
+  brief(run);
   events(run);
   if (run.traceId) waterfall(await api(`/traces/${run.traceId}`), strategyNames(run));
   else mount("waterfall", h("p", { class: "empty" }, "no trace recorded for this run (telemetry off, or spans not exported yet)"));
