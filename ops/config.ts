@@ -70,6 +70,13 @@ const shape = z.object({
   SCHEDULE_TZ: z.string().min(1).default("UTC"),
   DAILY_REFRESH_CRON: z.string().min(1).default("0 30 0 * * *"),
   DAILY_REFRESH_ASSETS: list.default(["BTC-USD", "ETH-USD", "SPY", "NASDAQ"]),
+  // A scheduled walk-forward per asset (unset cron: none). Ranges as the CLI takes them: LO..HI or LO..HI:STEP.
+  WALK_FORWARD_CRON: z.string().min(1).optional(),
+  WALK_FORWARD_ASSETS: list.optional(),
+  WALK_FORWARD_FAST: z.string().regex(/^\d+\.\.\d+(:\d+)?$/, "must be LO..HI or LO..HI:STEP").default("5..50:5"),
+  WALK_FORWARD_SLOW: z.string().regex(/^\d+\.\.\d+(:\d+)?$/, "must be LO..HI or LO..HI:STEP").default("10..200:5"),
+  WALK_FORWARD_TRAIN: posInt.min(2).max(100_000).default(730),
+  WALK_FORWARD_TEST: posInt.min(2).max(100_000).default(365),
   WEB_HOST: z.string().min(1).default("127.0.0.1"),
   WEB_PORT: port.default(3000),
   // Health probes of worker/scheduler/bot processes; `npm start` sets HEALTH_PORT per process from the

@@ -3,6 +3,7 @@
 import type { Config } from "../ops/config.ts";
 import type { PayloadOf } from "../queues/kind.ts";
 import { maintenanceKind } from "../queues/registry.ts";
+import { parseRange } from "../compute/backtest/sweep-grid.ts";
 
 export interface Schedule {
   id: string;
@@ -21,5 +22,23 @@ export function schedules(cfg: Config): Schedule[] {
     { id: "alerts-evaluate", pattern: "0 * * * * *", tz: "UTC", payload: { task: "alerts-evaluate" } },
     { id: "quality-rollup", pattern: "0 10 * * * *", tz: "UTC", payload: { task: "quality-rollup", hours: 48 } },
     { id: "llm-calls-expire", pattern: "0 20 * * * *", tz: "UTC", payload: { task: "llm-calls-expire", olderThanMinutes: 60 } },
+    ...(cfg.WALK_FORWARD_CRON
+      ? [
+          {
+            id: "walk-forward",
+            pattern: cfg.WALK_FORWARD_CRON,
+            tz: cfg.SCHEDULE_TZ,
+            payload: {
+              task: "walk-forward" as const,
+              assets: [...(cfg.WALK_FORWARD_ASSETS ?? cfg.DAILY_REFRESH_ASSETS)],
+              fast: parseRange(cfg.WALK_FORWARD_FAST, "WALK_FORWARD_FAST"),
+              slow: parseRange(cfg.WALK_FORWARD_SLOW, "WALK_FORWARD_SLOW"),
+              train: cfg.WALK_FORWARD_TRAIN,
+              test: cfg.WALK_FORWARD_TEST,
+              feeBps: 10,
+            },
+          },
+        ]
+      : []),
   ];
 }

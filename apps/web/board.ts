@@ -19,16 +19,19 @@ export interface BoardOptions {
 }
 
 /**
- * The dashboard page of a job: its daily-refresh run (every job of a run carries `runId` in its payload)
- * or its sweep. bull-board shows it as a link in the job's header, where a flow-tree node's "Open this job"
+ * The dashboard page of a job: its daily-refresh run (every job of a run carries `runId` in its payload),
+ * its sweep or its walk-forward. bull-board shows it as a link in the job's header, where a flow-tree node's "Open this job"
  * leads: the tree itself is unreadable at its default zoom, our run page is not. Payloads are read, never
  * changed.
  */
 function dashboardLink(dashboardPath: string, job: Pick<QueueJobJson, "data">): ExternalJobUrl | undefined {
-  const data = job.data as { runId?: unknown; sweepId?: unknown } | null | undefined;
+  const data = job.data as { runId?: unknown; sweepId?: unknown; walkForwardId?: unknown } | null | undefined;
   const run = runIdSchema.safeParse(data?.runId);
   if (run.success) return { href: `${dashboardPath}/runs/${encodeURIComponent(run.data)}`, displayText: `run ${run.data} on the dashboard` };
   if (typeof data?.sweepId === "string") return { href: `${dashboardPath}/backtests?sweep=${encodeURIComponent(data.sweepId)}`, displayText: `sweep ${data.sweepId} on the dashboard` };
+  if (typeof data?.walkForwardId === "string") {
+    return { href: `${dashboardPath}/walk-forwards/${encodeURIComponent(data.walkForwardId)}`, displayText: `walk-forward ${data.walkForwardId} on the dashboard` };
+  }
   return undefined;
 }
 

@@ -24,9 +24,12 @@ export interface WalkForwardSpec {
   feeBps: number;
 }
 
-/** Same asset, strategy, grid, train, test and fees → same id: enqueueing a walk-forward twice runs it once. */
-export function walkForwardIdOf(s: WalkForwardSpec): string {
-  const key = [s.asset, s.strategy, s.fast, s.slow, s.train, s.test, s.feeBps];
+/**
+ * Same asset, strategy, grid, train, test, fees and number of bars → same id: enqueueing a walk-forward twice
+ * runs it once, while new bars (a scheduled re-run a day later) make a new one with their windows.
+ */
+export function walkForwardIdOf(s: WalkForwardSpec, bars: number): string {
+  const key = [s.asset, s.strategy, s.fast, s.slow, s.train, s.test, s.feeBps, bars];
   const h = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 10);
   return `${s.asset}-${s.strategy}-wf-${h}`;
 }
@@ -37,7 +40,7 @@ export function walkForwardTree(fleet: Pick<Fleet, "prefix">, s: WalkForwardSpec
   if (plan.length === 0) {
     throw new Error(`train/test: no walk-forward window fits n = ${bars} bars (train ${s.train}, test ${s.test}): the first test window starts at bar train and must start by bar n − 2`);
   }
-  const walkForwardId = walkForwardIdOf(s);
+  const walkForwardId = walkForwardIdOf(s, bars);
   const common = { walkForwardId, asset: s.asset, strategy: s.strategy, grid: { fast: s.fast, slow: s.slow }, train: s.train, test: s.test, feeBps: s.feeBps };
   const children = plan.map((w) => flowNode(fleet, backtestKind, { mode: "wf-window", ...common, k: w.k, testEnd: w.testEnd }, EDGE.required, parent));
   const root = flowNode(fleet, backtestKind, { mode: "wf-root", ...common, windows: plan.length }, {}, parent);

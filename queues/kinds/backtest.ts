@@ -25,9 +25,10 @@ const pboBlocks = z
   .min(4, "must be an even integer 4..24")
   .max(24, "must be an even integer 4..24")
   .refine((s) => s % 2 === 0, "must be an even integer 4..24");
-const range = z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]);
-// Walk-forward windows in bars: a train range of one bar would have no return to rank by.
-const bars = z.number().int().min(2).max(100_000);
+/** An inclusive integer range [lo, hi, step], as compute/backtest/sweep-grid.ts takes it. */
+export const intRange = z.tuple([z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]);
+/** Walk-forward windows in bars: a train range of one bar would have no return to rank by. */
+export const windowBars = z.number().int().min(2).max(100_000);
 
 const schema = z.discriminatedUnion("mode", [
   z.strictObject({
@@ -55,7 +56,7 @@ const schema = z.discriminatedUnion("mode", [
     asset: symbol,
     strategy: z.literal("ema_cross"),
     topN: z.number().int().min(1).max(1_000),
-    grid: z.strictObject({ fast: range, slow: range }),
+    grid: z.strictObject({ fast: intRange, slow: intRange }),
     feeBps,
     s: pboBlocks.optional(),
   }),
@@ -67,9 +68,9 @@ const schema = z.discriminatedUnion("mode", [
     k: z.number().int().min(0),
     asset: symbol,
     strategy: z.literal("ema_cross"),
-    grid: z.strictObject({ fast: range, slow: range }),
-    train: bars,
-    test: bars,
+    grid: z.strictObject({ fast: intRange, slow: intRange }),
+    train: windowBars,
+    test: windowBars,
     testEnd: z.number().int().min(3),
     feeBps,
   }),
@@ -78,9 +79,9 @@ const schema = z.discriminatedUnion("mode", [
     walkForwardId: flowId,
     asset: symbol,
     strategy: z.literal("ema_cross"),
-    grid: z.strictObject({ fast: range, slow: range }),
-    train: bars,
-    test: bars,
+    grid: z.strictObject({ fast: intRange, slow: intRange }),
+    train: windowBars,
+    test: windowBars,
     feeBps,
     windows: z.number().int().min(1),
   }),

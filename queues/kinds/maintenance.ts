@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { BASE_JOB_OPTIONS, defineKind, isoDate, symbol } from "../kind.ts";
+import { intRange, windowBars } from "./backtest.ts";
 
-export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "metrics-partitions", "span-partitions", "alerts-evaluate", "quality-rollup", "llm-calls-expire"] as const;
+export const MAINTENANCE_TASKS = ["smoke", "daily-refresh", "walk-forward", "metrics-partitions", "span-partitions", "alerts-evaluate", "quality-rollup", "llm-calls-expire"] as const;
 
 export interface MaintenanceResult {
   task: (typeof MAINTENANCE_TASKS)[number];
@@ -16,6 +17,16 @@ const schema = z.discriminatedUnion("task", [
   }),
   // The scheduler's trigger: adds the day's daily-refresh flow (as of the given or the current UTC day).
   z.strictObject({ task: z.literal("daily-refresh"), assets: z.array(symbol).min(1).max(500), asOf: isoDate.optional() }),
+  // The scheduler's trigger of a walk-forward per asset over its bars as they are (queues/flows/walk-forward.ts).
+  z.strictObject({
+    task: z.literal("walk-forward"),
+    assets: z.array(symbol).min(1).max(500),
+    fast: intRange,
+    slow: intRange,
+    train: windowBars,
+    test: windowBars,
+    feeBps: z.number().min(0).max(1000),
+  }),
   z.strictObject({ task: z.literal("metrics-partitions"), ahead: z.number().int().min(1).max(24).default(3), retentionDays: z.number().int().min(1).default(90) }),
   // Hourly: daily span partitions up to `aheadDays` ahead; those past `retentionDays` (SPAN_RETENTION_DAYS) dropped.
   z.strictObject({ task: z.literal("span-partitions"), aheadDays: z.number().int().min(1).max(60).default(7), retentionDays: z.number().int().min(1).max(3650) }),

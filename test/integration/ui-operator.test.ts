@@ -21,6 +21,9 @@ import { startWorkerObservability, type WorkerObservability } from "../../apps/w
 import { enqueue } from "../../queues/enqueue.ts";
 import { assetJobIds, dailyRefresh, runKey } from "../../queues/flows/daily-refresh.ts";
 import { enqueueSweep } from "../../queues/flows/sweep.ts";
+import { enqueueWalkForward } from "../../queues/flows/walk-forward.ts";
+import { findAsset } from "../../db/repos/assets.ts";
+import { countBars } from "../../db/repos/prices.ts";
 import { backtestKind, KINDS, llmKind } from "../../queues/registry.ts";
 import { newTaskId } from "../../workers/llm/task-id.ts";
 import { buildProcessors } from "../../workers/processors.ts";
@@ -60,6 +63,7 @@ let traffic: Traffic;
 let profile: string;
 let failedLlmJob: string;
 let sweep: { sweepId: string; rootJobId: string };
+let walkForward: { walkForwardId: string; rootJobId: string };
 const run = runKey(DAY, ["BTC-USD"]);
 const rerun = runKey(DAY, ["BTC-USD"], 1);
 const oldRun = runKey(OLD_DAY, ["BTC-USD"]);
@@ -90,6 +94,9 @@ beforeAll(async () => {
   await refreshRun(DAY);
   await refreshRun(DAY, 1);
   sweep = await enqueueSweep(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 8, 3], slow: [10, 20, 5], feeBps: 10, topN: 3, chunkSize: 4 });
+  // Two windows, for the bull-board link of its jobs.
+  const btc = (await findAsset(db.pool, "BTC-USD"))!;
+  walkForward = await enqueueWalkForward(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 8, 3], slow: [10, 20, 5], train: 1_000, test: 1_000, feeBps: 10 }, await countBars(db.pool, btc.asset_id));
   await poll(async () => (await Job.fromId(tf.fleet.queue(backtestKind), sweep.rootJobId))?.isCompleted(), "the sweep's ranking");
 
   const task = await enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId(), prompt: "Summarise today's daily refresh." });
@@ -281,6 +288,7 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
       ["flow", `run.${run.runId}`, `/dashboard/runs/${run.runId}`, `run ${run.runId} on the dashboard`],
       ["stage", stage.id, `/dashboard/runs/${rerun.runId}`, `run ${rerun.runId} on the dashboard`],
       ["backtest", sweep.rootJobId, `/dashboard/backtests?sweep=${sweep.sweepId}`, `sweep ${sweep.sweepId} on the dashboard`],
+      ["backtest", walkForward.rootJobId, `/dashboard/walk-forwards/${walkForward.walkForwardId}`, `walk-forward ${walkForward.walkForwardId} on the dashboard`],
     ] as const;
     for (const [queue, jobId, href, text] of links) {
       await page.goto(`${base}/admin/queues/queue/${queue}/${encodeURIComponent(jobId)}`);

@@ -98,7 +98,7 @@ describe("walk-forward job ids", () => {
   it("windows and the stitching root carry their kind's ids, derived from the walk-forward id", () => {
     // n = 260: s_k = 100, 150, 200, 250 ≤ 258; the last window is bars 250..259.
     const { tree, walkForwardId, windows } = walkForwardTree(fleet, spec, 260);
-    expect(walkForwardId).toBe(walkForwardIdOf(spec));
+    expect(walkForwardId).toBe(walkForwardIdOf(spec, 260));
     expect(walkForwardId).toMatch(/^AAA-ema_cross-wf-[0-9a-f]{10}$/);
     const nodes = walk(tree);
     expect(windows).toBe(4);
@@ -108,9 +108,10 @@ describe("walk-forward job ids", () => {
     expect(nodes.slice(1).every((n) => n.opts?.failParentOnFailure === true)).toBe(true);
   });
 
-  it("the id changes with every input but the bars, and no window is refused naming train, test and n", () => {
-    const ids = [spec, { ...spec, train: 101 }, { ...spec, test: 51 }, { ...spec, feeBps: 5 }, { ...spec, slow: [4, 9, 2] as [number, number, number] }].map(walkForwardIdOf);
-    expect(new Set(ids).size).toBe(5);
+  it("the id changes with every input, the number of bars included, and no window is refused naming train, test and n", () => {
+    const specs = [spec, { ...spec, train: 101 }, { ...spec, test: 51 }, { ...spec, feeBps: 5 }, { ...spec, slow: [4, 9, 2] as [number, number, number] }];
+    const ids = [...specs.map((s) => walkForwardIdOf(s, 300)), walkForwardIdOf(spec, 301)];
+    expect(new Set(ids).size).toBe(6);
     expect(walkForwardTree(fleet, spec, 300).walkForwardId).toBe(ids[0]);
     expect(() => walkForwardTree(fleet, spec, 101)).toThrow("train/test: no walk-forward window fits n = 101 bars (train 100, test 50)");
   });

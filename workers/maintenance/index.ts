@@ -1,5 +1,8 @@
 // The fleet's own housekeeping jobs.
-import { unknownSymbolProblem } from "../../db/repos/assets.ts";
+import { findAsset, unknownSymbolProblem } from "../../db/repos/assets.ts";
+import { countBars } from "../../db/repos/prices.ts";
+import { planWindows } from "../../compute/backtest/walk-forward.ts";
+import { enqueueWalkForward } from "../../queues/flows/walk-forward.ts";
 import { interruptStaleCalls } from "../../db/repos/llm-ledger.ts";
 import { refreshQualityRollups } from "../../db/repos/quality.ts";
 import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
@@ -33,6 +36,23 @@ export function maintenanceProcessor(deps: WorkerDeps): Processor<typeof mainten
         if (problem) throw new PermanentError(problem);
         const asOf = p.asOf ?? new Date(ctx.job.timestamp).toISOString().slice(0, 10);
         return { task: p.task, ...(await dailyRefresh(deps.fleet, p.assets, asOf, { parent: ctx.trace })) };
+      }
+      case "walk-forward": {
+        const problem = await unknownSymbolProblem(deps.pool, "assets", p.assets);
+        if (problem) throw new PermanentError(problem);
+        const walkForwards = [];
+        for (const asset of p.assets) {
+          const bars = await countBars(deps.pool, (await findAsset(deps.pool, asset))!.asset_id);
+          // Too few bars yet for one window is the asset's state, not a failure of the others.
+          if (planWindows(bars, p.train, p.test).length === 0) {
+            ctx.log.warn({ asset, bars, train: p.train, test: p.test }, "scheduled walk-forward skipped: no window fits the asset's bars yet");
+            walkForwards.push({ asset, skipped: `no window fits ${bars} bars (train ${p.train}, test ${p.test})` });
+            continue;
+          }
+          const r = await enqueueWalkForward(deps.fleet, { asset, strategy: "ema_cross", fast: p.fast, slow: p.slow, train: p.train, test: p.test, feeBps: p.feeBps }, bars, ctx.trace);
+          walkForwards.push({ asset, walkForwardId: r.walkForwardId, windows: r.windows, created: r.created });
+        }
+        return { task: p.task, walkForwards };
       }
       case "quality-rollup": {
         return { task: p.task, ...(await refreshQualityRollups(deps.pool, new Date(Date.now() - p.hours * 3600_000))) };
