@@ -89,6 +89,16 @@ export interface WindowResult extends WindowPlan {
   barsInPosition: number;
 }
 
+/** Each EMA period of `close` computed once, on first use. */
+function emaCache(close: ArrayLike<number>): (period: number) => Float64Array {
+  const emas = new Map<number, Float64Array>();
+  return (p) => {
+    let e = emas.get(p);
+    if (!e) emas.set(p, (e = ema(close, p)));
+    return e;
+  };
+}
+
 /** Index of the highest Sharpe: the first in order tied with the maximum; NaN never wins; 0 when all are NaN. */
 export function bestIndex(sharpes: ArrayLike<number>): number {
   let max = Number.NaN;
@@ -113,12 +123,7 @@ export function evaluateWindow(input: WindowInput): WindowResult {
   if (w.trainStart < 0 || w.trainEnd !== w.testStart - 1 || w.testEnd < w.testStart || w.testEnd >= n) {
     throw new Error(`evaluateWindow: window ${w.k} (train ${w.trainStart}..${w.trainEnd}, test ${w.testStart}..${w.testEnd}) does not fit ${n} bars`);
   }
-  const emas = new Map<number, Float64Array>();
-  const emaOf = (p: number) => {
-    let e = emas.get(p);
-    if (!e) emas.set(p, (e = ema(close, p)));
-    return e;
-  };
+  const emaOf = emaCache(close);
   const actions = new Int8Array(n);
   const series: RangeSeries = { open, close, dates, actions };
   const opts = { feeBps, periodsPerYear, equityBuffer: new Float64Array(w.trainEnd - w.trainStart + 1) };
@@ -240,12 +245,7 @@ export function hindsightBest(input: HindsightInput): HindsightBest {
   if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a < b && b < n)) {
     throw new Error(`hindsightBest: range [${a}, ${b}] must have at least 2 bars within the series' bars 0..${n - 1}`);
   }
-  const emas = new Map<number, Float64Array>();
-  const emaOf = (p: number) => {
-    let e = emas.get(p);
-    if (!e) emas.set(p, (e = ema(close, p)));
-    return e;
-  };
+  const emaOf = emaCache(close);
   const actions = new Int8Array(n);
   const series: RangeSeries = { open, close, dates, actions };
   const opts = { feeBps, periodsPerYear, equityBuffer: new Float64Array(b - a + 1) };

@@ -1,6 +1,7 @@
 // Read side of the ops dashboard for research and LLM work: stored backtests with their equity curves,
 // parameter sweeps with their full grids, and the LLM cost ledger by day.
 import type { Pool, PoolClient } from "../pool.ts";
+import type { WindowResult } from "../../compute/backtest/walk-forward.ts";
 
 type Db = Pick<Pool | PoolClient, "query">;
 
@@ -240,20 +241,10 @@ export async function listWalkForwards(db: Db, f: { limit: number; symbol?: stri
   return rows;
 }
 
-export interface WalkForwardWindowRow {
-  k: number;
-  trainStartDate: string;
-  trainEndDate: string;
-  testStartDate: string;
-  testEndDate: string;
-  fast: number;
-  slow: number;
-  isSharpe: number;
-  oosSharpe: number;
-  oosTotalReturn: number;
-  oosTrades: number;
-  openAtEnd: boolean;
-}
+export type WalkForwardWindowRow = Pick<
+  WindowResult,
+  "k" | "trainStartDate" | "trainEndDate" | "testStartDate" | "testEndDate" | "fast" | "slow" | "isSharpe" | "oosSharpe" | "oosTotalReturn" | "oosTrades" | "openAtEnd"
+>;
 
 export interface WalkForwardDetail extends WalkForwardListRow {
   curveDates: string[];

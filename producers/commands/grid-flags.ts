@@ -5,6 +5,16 @@ import type { Config } from "../../ops/config.ts";
 import { emaGridSize, parseRange, type IntRange } from "../../compute/backtest/sweep-grid.ts";
 import { UsageError, type Values } from "./command.ts";
 
+/** The options every grid command parses with the functions below. */
+export const GRID_OPTIONS = {
+  strategy: { type: "string" },
+  asset: { type: "string" },
+  fast: { type: "string" },
+  slow: { type: "string" },
+  step: { type: "string" },
+  "fee-bps": { type: "string" },
+} as const;
+
 export const intFlag = (flag: string, v: unknown, lo: number, hi: number, fallback: number) => {
   if (v === undefined) return fallback;
   const n = Number(v);

@@ -7,7 +7,7 @@ import { DEFAULT_PBO_BLOCKS } from "../../compute/backtest/sweep.ts";
 import { requireKnownAssets } from "../assets.ts";
 import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
-import { feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
+import { GRID_OPTIONS, feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
 
 /** The sweep's DSR (of its best by per-bar Sharpe) and PBO, or why they were not computed. */
 function researchLine(r: SweepResearchSummary | undefined): string {
@@ -31,12 +31,7 @@ export const sweepCommand: Command = {
       --wait                Show progress until ranked; print the top, the DSR and the PBO
       --timeout S           With --wait: give up after S seconds (default 900)`,
   options: {
-    strategy: { type: "string" },
-    asset: { type: "string" },
-    fast: { type: "string" },
-    slow: { type: "string" },
-    step: { type: "string" },
-    "fee-bps": { type: "string" },
+    ...GRID_OPTIONS,
     top: { type: "string" },
     "chunk-size": { type: "string" },
     "pbo-blocks": { type: "string" },

@@ -9,7 +9,7 @@ import { planWindows } from "../../compute/backtest/walk-forward.ts";
 import { requireKnownAssets } from "../assets.ts";
 import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
-import { feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
+import { GRID_OPTIONS, feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
 
 /** Bars per window: required; 2 at least, since a one-bar range has no return. */
 const windowFlag = (flag: string, v: unknown) => {
@@ -59,14 +59,9 @@ export const walkForwardCommand: Command = {
       --wait                Show progress until stitched; print the windows, the OOS metrics and the WFE
       --timeout S           With --wait: give up after S seconds (default 900)`,
   options: {
-    strategy: { type: "string" },
-    asset: { type: "string" },
-    fast: { type: "string" },
-    slow: { type: "string" },
-    step: { type: "string" },
+    ...GRID_OPTIONS,
     train: { type: "string" },
     test: { type: "string" },
-    "fee-bps": { type: "string" },
     wait: { type: "boolean", default: false },
     timeout: { type: "string" },
   },
