@@ -259,9 +259,11 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     await open("/dashboard/backtests");
     const stored = (await db.pool.query("SELECT count(*)::int AS n FROM backtest_runs")).rows[0].n;
     expect(await page.$$eval("#backtests tbody tr", (trs) => trs.length)).toBe(stored);
-    // The equity line (blue) and the drawdown area (red) are both on the canvas.
-    expect(await canvasInk(page, "#equity canvas", "blue")).toBeGreaterThan(300);
-    expect(await canvasInk(page, "#equity canvas", "red")).toBeGreaterThan(300);
+    // The equity line (blue) and the drawdown area (red) are both on the canvas, once the selected run's
+    // curve has been fetched and drawn (after the table).
+    for (const hue of ["blue", "red"] as const) {
+      await poll(async () => (await canvasInk(page, "#equity canvas", hue)) > 300, `${hue} ink on the equity chart`, 10_000, 100);
+    }
     expect(await page.textContent("#sweeps")).toContain(sweepId);
     expect(await canvasInk(page, "#heatmap", "green")).toBeGreaterThan(500);
     await page.hover("#heatmap", { position: { x: 300, y: 200 } });
