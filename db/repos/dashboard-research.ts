@@ -2,6 +2,7 @@
 // parameter sweeps with their full grids, and the LLM cost ledger by day.
 import type { Pool, PoolClient } from "../pool.ts";
 import type { WindowResult } from "../../compute/backtest/walk-forward.ts";
+import type { WalkForwardHead } from "./walk-forward.ts";
 
 type Db = Pick<Pool | PoolClient, "query">;
 
@@ -196,23 +197,13 @@ export async function llmLedgerByDay(db: Db, days: number, tz: string): Promise<
   return rows;
 }
 
-export interface WalkForwardListRow {
-  walkForwardId: string;
+export interface WalkForwardListRow extends WalkForwardHead {
   symbol: string;
-  strategy: string;
-  grid: unknown;
-  train: number;
-  test: number;
-  feeBps: number;
-  windows: number;
   totalReturn: number;
   cagr: number;
   sharpe: number;
   maxDrawdown: number;
   trades: number;
-  meanIsSharpe: number;
-  meanOosSharpe: number;
-  wfe: number;
   /** First and last date of the stitched OOS curve. */
   oosStart: string;
   oosEnd: string;

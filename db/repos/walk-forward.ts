@@ -42,19 +42,23 @@ export async function loadWalkForwardWindows(db: Db, walkForwardId: string): Pro
   return rows;
 }
 
-export interface WalkForwardRecord {
+/** What a walk-forward is stored under and its efficiency: shared by the record and the dashboard's rows. */
+export interface WalkForwardHead {
   walkForwardId: string;
-  assetId: number;
   strategy: string;
   grid: unknown;
   train: number;
   test: number;
   feeBps: number;
   windows: number;
-  metrics: BacktestMetrics;
   meanIsSharpe: number;
   meanOosSharpe: number;
   wfe: number;
+}
+
+export interface WalkForwardRecord extends WalkForwardHead {
+  assetId: number;
+  metrics: BacktestMetrics;
   curveDates: readonly string[];
   curveEquity: ArrayLike<number>;
   /** The full-period best over the stitched curve's bars (hindsightBest); null leaves the columns NULL. */
