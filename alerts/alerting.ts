@@ -9,6 +9,7 @@ import type { Logger } from "../ops/logger.ts";
 import { Deliverer, type DeliveryPass } from "./deliver.ts";
 import { evaluateRules, recordEvent, type EvaluateSummary } from "./evaluate.ts";
 import { dashboardBase } from "./links.ts";
+import { logNotifier, type Notifier } from "./notify.ts";
 import { configRedactor, type Redactor } from "./redact.ts";
 import { alertRules } from "./rules.ts";
 import { alertSources, type BudgetUsage } from "./sources.ts";
@@ -47,10 +48,13 @@ export function createAlerting(d: AlertingDeps): Alerting {
   const redact = configRedactor(d.cfg);
   const api = d.api ?? telegramApi(d.cfg);
   let sink: AlertSink;
-  if (api && d.cfg.TELEGRAM_CHAT_IDS.length) sink = new TelegramSink(api, d.cfg.TELEGRAM_CHAT_IDS, redact);
+  // Research briefs go to the same chats (or the log) through the same deliverer.
+  let notifier: Notifier;
+  if (api && d.cfg.TELEGRAM_CHAT_IDS.length) sink = notifier = new TelegramSink(api, d.cfg.TELEGRAM_CHAT_IDS, redact);
   else {
     d.log.warn(NOT_CONFIGURED_WARNING);
     sink = new LogSink(d.log);
+    notifier = logNotifier(d.log);
   }
   const rules = alertRules(d.cfg);
   const store = new AlertStore(d.pool, redact);
@@ -58,6 +62,7 @@ export function createAlerting(d: AlertingDeps): Alerting {
   const deliverer = new Deliverer({
     pool: d.pool,
     sink,
+    notifier,
     dashboardBase: dashboardBase(d.cfg),
     log: d.log,
     redact,

@@ -1,10 +1,9 @@
-// Notifications that are not alerts (the research brief): the same Telegram sink as alert delivery — Bot API
-// client without client-side retries, failures classified as retry-later or never-deliverable — or, without
-// a bot token, the log. Long texts are split by ./split.ts; the caller sends the parts in order.
-import type { Config } from "../ops/config.ts";
+// Notifications that are not alerts (the research brief): the same Telegram chats as alert delivery — the
+// deliverer (./deliver.ts) sends them through the Telegram sink, failures classified as retry-later or
+// never-deliverable — or, without a bot token, the log. Long texts are split by ./split.ts; the deliverer
+// sends the parts in order.
 import type { Logger } from "../ops/logger.ts";
-import { configRedactor } from "./redact.ts";
-import { telegramApi, TelegramSink } from "./telegram.ts";
+import { DASHBOARD_PATH } from "./links.ts";
 
 export interface Notifier {
   readonly name: "telegram" | "log";
@@ -22,9 +21,8 @@ export function logNotifier(log: Logger): Notifier {
   };
 }
 
-/** Telegram when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_IDS are set, else the log. */
-export function notifierFromConfig(cfg: Config, log: Logger): Notifier {
-  const api = telegramApi(cfg);
-  if (!api || !cfg.TELEGRAM_CHAT_IDS.length) return logNotifier(log);
-  return new TelegramSink(api, cfg.TELEGRAM_CHAT_IDS, configRedactor(cfg));
+/** What the chat receives of a run's research brief: a header with the run page's link, then the answer. */
+export function briefMessage(p: { runId: string; asOf: string }, answer: string, dashboardBase?: string): string {
+  const link = dashboardBase ? `\n🔗 ${dashboardBase}${DASHBOARD_PATH}/runs/${encodeURIComponent(p.runId)}` : "";
+  return `📝 Research brief · run ${p.runId} (as of ${p.asOf})${link}\n\n${answer}`;
 }

@@ -3,7 +3,7 @@
 // event-rule row. The position in each stream is kept in Redis and advanced only after an event was
 // handled, so events during a watcher restart or a database outage are handled late, not lost.
 import type { Queue } from "bullmq";
-import { closeRedis, createRedis, type Redis } from "../queues/connection.ts";
+import { closeRedis, createRedis, type Redis, type RedisTarget } from "../queues/connection.ts";
 import type { Fleet } from "../queues/fleet.ts";
 import { flowKind } from "../queues/registry.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -13,7 +13,8 @@ export type EventSink = <E extends keyof EventRows>(rule: E, row: EventRows[E]) 
 
 export interface WatcherOptions {
   fleet: Fleet;
-  redisUrl: string;
+  /** The Redis to connect to: a URL, or the configured Sentinel/Cluster topology (queues/connection.ts). */
+  redisUrl: RedisTarget;
   log: Logger;
   onEvent: EventSink;
   blockMs?: number;

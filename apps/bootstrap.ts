@@ -1,7 +1,7 @@
 // What every entry point needs: the frozen config, a logger, the Redis/PostgreSQL URLs (the embedded
 // local stack when none are configured) and a pool, plus a shutdown registry.
 import { createPool, poolCloser, type Pool } from "../db/pool.ts";
-import { redisPinger } from "../queues/connection.ts";
+import { checkRedisCredentials, RedisAuthError, redisPinger, type RedisTarget } from "../queues/connection.ts";
 import { config, type Config } from "../ops/config.ts";
 import { ensureStack, SetupError, stopStack } from "../ops/embedded/stack.ts";
 import { createLogger, type Logger } from "../ops/logger.ts";
@@ -13,7 +13,8 @@ import { FLEET_PROCESS_ENV } from "../ops/supervisor/procs.ts";
 export interface Runtime {
   cfg: Config;
   log: Logger;
-  redisUrl: string;
+  /** The configured Redis (URL, Sentinel or Cluster), or the embedded one's URL. */
+  redisUrl: RedisTarget;
   databaseUrl: string;
   pool: Pool;
   /** This process's view of Redis and PostgreSQL: one log line per outage, not one per retry. */
@@ -21,13 +22,13 @@ export interface Runtime {
   shutdown: ReturnType<typeof installShutdown>;
 }
 
-export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: string; databaseUrl: string; started: Array<"redis" | "postgres"> }> {
+export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl: RedisTarget; databaseUrl: string; started: Array<"redis" | "postgres"> }> {
   try {
     return await ensureStack({
       dataDir: cfg.DATA_DIR,
       redisPort: cfg.EMBED_REDIS_PORT,
       pgPort: cfg.EMBED_PG_PORT,
-      redisUrl: cfg.REDIS_URL,
+      redisUrl: cfg.redis,
       databaseUrl: cfg.DATABASE_URL,
       log: (m) => log.info(m),
     });
@@ -38,6 +39,31 @@ export async function resolveUrls(cfg: Config, log: Logger): Promise<{ redisUrl:
     }
     throw err;
   }
+}
+
+// invalid_authorization_specification, invalid_password: the server said no to this user, it is not down.
+const PG_AUTH_CODES = new Set(["28000", "28P01"]);
+
+/**
+ * A refused user or password is a setting to fix, not an outage to wait out: one attempt per server, then
+ * one line naming the setting (the servers' messages name the user, never the password) and exit code 2.
+ * An unreachable server passes: the dependency monitor waits for it as for any outage.
+ */
+async function refuseBadCredentials(redis: RedisTarget, pool: Pool): Promise<void> {
+  const problems = await Promise.all([
+    checkRedisCredentials(redis).then(
+      () => undefined,
+      (err: unknown) => (err instanceof RedisAuthError ? `${typeof redis === "string" ? "REDIS_URL" : "REDIS_USERNAME / REDIS_PASSWORD"}: authentication failed (${err.message})` : undefined),
+    ),
+    pool.query("SELECT 1").then(
+      () => undefined,
+      (err: { code?: string; message: string }) => (PG_AUTH_CODES.has(err.code ?? "") ? `DATABASE_URL: authentication failed (${err.message})` : undefined),
+    ),
+  ]);
+  const refused = problems.filter(Boolean);
+  if (!refused.length) return;
+  process.stderr.write(`ta-fleet: ${refused.join("; ")}\n`);
+  process.exit(2);
 }
 
 /**
@@ -57,6 +83,7 @@ export async function bootstrap(service: string, opts: { oneShot?: boolean } = {
   const redis = redisPinger(redisUrl);
   const deps = new DependencyMonitor(log, { postgres: () => pool.query("SELECT 1"), redis: () => redis.ping() });
   const pool = createPool(databaseUrl, { applicationName: `ta-fleet:${service}`, onError: (err) => deps.report(err, "postgres client") });
+  await refuseBadCredentials(redisUrl, pool);
   shutdown.add("pg-pool", poolCloser(pool));
   // Closed before the pool (closers run last-registered-first): no probe runs against a closing pool.
   shutdown.add("dependency-monitor", async () => {

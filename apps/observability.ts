@@ -2,7 +2,7 @@
 // (exports never wait behind job queries, and a stuck export cannot starve jobs of connections).
 import { createPool, poolCloser, type Pool } from "../db/pool.ts";
 import { insertMetrics } from "../db/repos/metrics.ts";
-import { SECRET_KEYS, type Config } from "../ops/config.ts";
+import { SECRET_KEYS, type Config, type RedisTopology } from "../ops/config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { MetricsCollector } from "../ops/metrics/collector.ts";
 import type { DependencyMonitor } from "../ops/outage.ts";
@@ -23,7 +23,8 @@ export interface ObservabilityOptions {
   cfg: Config;
   log: Logger;
   databaseUrl: string;
-  redisUrl?: string;
+  /** A URL is a secret of its own; a topology's passwords are config keys in SECRET_KEYS already. */
+  redisUrl?: RedisTopology;
   flushMs?: number;
   /** The process's dependency monitor: a PostgreSQL outage is logged there once, not by every exporter. */
   deps?: DependencyMonitor;
@@ -51,7 +52,7 @@ export function startObservability(opts: ObservabilityOptions): Observability {
   const telemetry = initTelemetry({
     service,
     db: pool,
-    secrets: secretValues(opts.cfg, opts.databaseUrl, opts.redisUrl),
+    secrets: secretValues(opts.cfg, opts.databaseUrl, typeof opts.redisUrl === "string" ? opts.redisUrl : undefined),
     onExportError: exportErrorHandler(log, opts.deps, "span export"),
   });
   const metrics = new MetricsCollector({

@@ -8,7 +8,7 @@ import { stopStack } from "../ops/embedded/stack.ts";
 import { createPool, type Pool } from "../db/pool.ts";
 import { migrate } from "../db/migrate.ts";
 import { loadSampleData } from "../db/sample-data.ts";
-import { closeRedis, createRedis, deletePrefixKeys } from "../queues/connection.ts";
+import { closeRedis, createRedis, deletePrefixKeys, redisUrlOf } from "../queues/connection.ts";
 
 export interface BenchEnv {
   redisUrl: string;
@@ -32,7 +32,7 @@ export async function benchEnv(label: string): Promise<BenchEnv> {
   await loadSampleData(pool);
   const prefix = `{bench-${label}-${randomBytes(3).toString("hex")}}`;
   return {
-    redisUrl: urls.redisUrl,
+    redisUrl: redisUrlOf(urls.redisUrl, "the benchmarks"),
     databaseUrl: u.toString(),
     pool,
     prefix,

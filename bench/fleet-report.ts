@@ -76,7 +76,8 @@ export async function jobStats(pool: Pool, before: JobTotals, after: JobTotals, 
   return out.sort((x, y) => y.runMs - x.runMs);
 }
 
-const BACKTEST_TABLES = ["backtest_runs", "backtest_trades", "backtest_metrics", "backtest_equity"] as const;
+// Equity points live in backtest_curve_points (backtest_equity is a view repeating a shared curve per run).
+const BACKTEST_TABLES = ["backtest_runs", "backtest_trades", "backtest_metrics", "backtest_curve_points"] as const;
 
 /** Rows in the backtest tables (insert-only per run: a run's rows are new rows, so deltas count what was written). */
 export async function backtestRows(pool: Pool): Promise<Record<(typeof BACKTEST_TABLES)[number], number>> {

@@ -20,7 +20,7 @@ export interface BenchHooks {
   pool: Pool;
   description: string;
   spansWritten(): number;
-  /** Resolves when the spans and metrics recorded so far are written. */
+  /** Resolves when the spans and metrics recorded so far are written; throws when they cannot be. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,8 +41,13 @@ export async function benchHooks(): Promise<BenchHooks> {
       return `tracing + metrics to PostgreSQL${closed ? "" : " (still running)"}: spans written ${spans?.written ?? 0}, dropped ${spans?.dropped ?? 0}; metric rows written ${rows.written}, dropped ${rows.dropped}`;
     },
     spansWritten: () => t.obs.telemetry.stats()?.written ?? 0,
+    // Each flush is bounded (5 s); a backlog bigger than that (a 100 % round on a busy machine) takes several.
     flush: async () => {
-      await Promise.all([t.obs.telemetry.forceFlush(), t.obs.metrics.flush()]);
+      const pending = () => (t.obs.telemetry.stats()?.pending ?? 0) + t.obs.metrics.stats().pending;
+      const deadline = Date.now() + 60_000;
+      do await Promise.all([t.obs.telemetry.forceFlush(), t.obs.metrics.flush()]);
+      while (pending() > 0 && Date.now() < deadline);
+      if (pending() > 0) throw new Error(`bench telemetry not written after 60 s: ${pending()} spans and metric rows pending (${t.obs.telemetry.stats()?.lastError ?? t.obs.metrics.stats().lastError ?? "no error"})`);
     },
     close: async () => {
       await t.close();

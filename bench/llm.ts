@@ -9,6 +9,7 @@ import { resolveUrls } from "../apps/bootstrap.ts";
 import { config } from "../ops/config.ts";
 import { stopStack } from "../ops/embedded/stack.ts";
 import { createLogger } from "../ops/logger.ts";
+import { redisUrlOf } from "../queues/connection.ts";
 import { flowNode } from "../queues/enqueue.ts";
 import { Fleet } from "../queues/fleet.ts";
 import { newTaskId } from "../queues/kinds/llm.ts";
@@ -43,7 +44,7 @@ try {
   const budget = { window: { ms: WINDOW_MS, requests: PER_WINDOW }, maxConcurrent: 8 };
   for (let i = 0; i < PROCESSES; i++) {
     procs.push(
-      spawnTs("test/fixtures/llm-worker.ts", { REDIS_URL: stack.redisUrl, DATABASE_URL: dbUrl, PREFIX: prefix, PROVIDER: "openai", BASE_URL: fake.url, API_KEY: KEY, CONCURRENCY: "8", BUDGET: JSON.stringify(budget) }),
+      spawnTs("test/fixtures/llm-worker.ts", { REDIS_URL: redisUrlOf(stack.redisUrl, "bench:llm"), DATABASE_URL: dbUrl, PREFIX: prefix, PROVIDER: "openai", BASE_URL: fake.url, API_KEY: KEY, CONCURRENCY: "8", BUDGET: JSON.stringify(budget) }),
     );
   }
   await Promise.all(procs.map((p) => p.waitFor("ready", {}, 60_000)));

@@ -1,7 +1,8 @@
 // `npm run bench:queue`: the same no-op workload through raw BullMQ, through the fleet runtime (validation,
 // AbortSignal, hooks seam) and through the runtime with the production telemetry (spans exported to
 // PostgreSQL, per-job metrics) at the default sampling and with every trace sampled, interleaved in one run
-// so all four see the same machine noise. PostgreSQL's CPU per span is read from /proc in the full rounds.
+// so all four see the same machine noise, each round starting from a quiesced state (queue-quiesce.ts).
+// PostgreSQL's CPU per span is read from /proc in the full rounds.
 import { Queue, Worker, type Job } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { config } from "../ops/config.ts";
@@ -14,17 +15,18 @@ import { createWorker } from "../workers/runtime.ts";
 import { benchEnv } from "./env.ts";
 import { benchHooks } from "./hooks.ts";
 import { pgCpuSampler } from "./pg-cpu.ts";
+import { collectGarbage, serverIdle, settleWrites } from "./queue-quiesce.ts";
 import { scalingRun } from "./queue-scaling.ts";
 import { commandLine } from "../apps/command-line.ts";
 
 const N = Number(process.env.BENCH_JOBS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SCALING_JOBS = Number(process.env.BENCH_SCALING_JOBS ?? 20_000);
 const WHAT = `${N} no-op jobs × 4 modes (raw BullMQ, fleet runtime, runtime + telemetry at default sampling, and at 100 %) × ${ROUNDS} interleaved rounds after a warm-up, then add→start latency at 1k jobs/s, then ${SCALING_JOBS} smoke jobs through 1, 2 and 4 worker processes`;
 // Measured on 2 shared cores: ≈ 15 s of fixed cost (servers, the bench database, 9 s of latency sampling)
 // plus 0.25–0.45 ms per job, enqueueing included.
 const minutes = (perJobMs: number) => ((15 + (N * 4 * (ROUNDS + 1) * perJobMs) / 1000) / 60).toFixed(1);
-commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (20000), BENCH_ROUNDS (6) and BENCH_SCALING_JOBS (20000) change the size.\n`);
+commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (20000), BENCH_ROUNDS (8) and BENCH_SCALING_JOBS (20000) change the size.\n`);
 // Before the silent part (servers, database, warm-up): what runs and for how long.
 console.log(`bench:queue: ${WHAT}; about ${minutes(0.25)}–${minutes(0.45)} min, quiet until round 1 is done`);
 const cfg = config();
@@ -68,6 +70,14 @@ async function withQueue<T>(fn: (q: Queue, prefix: string) => Promise<T>): Promi
 
 const cpuPerJob: Record<Mode, number[]> = { raw: [], fleet: [], traced: [], full: [] };
 const pgCpuPerSpan: number[] = [];
+const telemetryOn = (mode: Mode) => mode === "traced" || mode === "full";
+
+// Before every clock starts: PostgreSQL idle and the previous round's garbage collected (queue-quiesce.ts).
+async function quiesce(): Promise<void> {
+  const busy = await serverIdle(hooks.pool);
+  if (busy) console.warn(`bench:queue: PostgreSQL still busy after 30 s, starting the round anyway: ${busy}`);
+  collectGarbage();
+}
 
 async function throughput(mode: Mode): Promise<number> {
   return withQueue(async (q, prefix) => {
@@ -77,6 +87,7 @@ async function throughput(mode: Mode): Promise<number> {
     let done = 0;
     let resolveDone!: () => void;
     const all = new Promise<void>((r) => (resolveDone = r));
+    await quiesce();
     const spans0 = hooks.spansWritten();
     const pgCpu = mode === "full" ? await pgCpuSampler(hooks.pool) : undefined;
     const t0 = performance.now();
@@ -86,12 +97,14 @@ async function throughput(mode: Mode): Promise<number> {
     });
     await all;
     // The spans of this round are exported on its clock, not on the next round's.
-    if (mode === "traced" || mode === "full") await hooks.flush();
+    if (telemetryOn(mode)) await hooks.flush();
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     cpuPerJob[mode].push((c.user + c.system) / N);
-    if (pgCpu) pgCpuPerSpan.push(((await pgCpu()) * 1e6) / Math.max(1, hooks.spansWritten() - spans0));
     await stop();
+    // The vacuum its rows cause: off every clock, but part of PostgreSQL's cost per span.
+    if (telemetryOn(mode)) await settleWrites(hooks.pool);
+    if (pgCpu) pgCpuPerSpan.push(((await pgCpu()) * 1e6) / Math.max(1, hooks.spansWritten() - spans0));
     return N / s;
   });
 }
@@ -102,6 +115,7 @@ async function latency(mode: Mode, rate = 1000, seconds = 3): Promise<{ p50: num
     const total = rate * seconds;
     let resolveDone!: () => void;
     const all = new Promise<void>((r) => (resolveDone = r));
+    await quiesce();
     const stop = await startConsumer(mode, prefix, (job) => {
       lat.push(Date.now() - job.timestamp);
       if (lat.length === total) resolveDone();
@@ -126,10 +140,12 @@ async function latency(mode: Mode, rate = 1000, seconds = 3): Promise<{ p50: num
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rates: Record<Mode, number[]> = { raw: [], fleet: [], traced: [], full: [] };
 const ratios: Record<Exclude<Mode, "raw">, number[]> = { fleet: [], traced: [], full: [] };
+// A Williams square: over 4 rounds each mode runs once in each position and once right after each other
+// mode, so neither drift in machine load nor anything a round leaves behind favours one side.
+const WILLIAMS = [0, 1, 3, 2];
 for (const m of MODES) await throughput(m); // warm-up: JIT, Redis script cache, PostgreSQL connections
 for (let r = 0; r < ROUNDS; r++) {
-  // Rotate the order so drift in machine load does not favour any side.
-  const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!);
+  const order = WILLIAMS.map((i) => MODES[(i + r) % MODES.length]!);
   const got = {} as Record<Mode, number>;
   for (const m of order) got[m] = await throughput(m);
   for (const m of MODES) rates[m].push(got[m]);

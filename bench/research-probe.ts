@@ -138,9 +138,9 @@ export async function replayChunk(pool: Pool, asset: string, pairs: Array<[numbe
   return { pairs: pairs.length, blocks, loadBarsS, computeNoBlocksS, computeBlocksS, saveNoBlocksS, saveBlocksS };
 }
 
-/** The ranking job's one big read (every combination's statistics), timed here. */
-export async function timeStatsLoad(pool: Pool, sweepId: string): Promise<{ rows: number; seconds: number }> {
+/** The ranking job's one big read (every combination's statistics; the block arrays only when it has a PBO), timed here. */
+export async function timeStatsLoad(pool: Pool, sweepId: string, withBlocks: boolean): Promise<{ rows: number; seconds: number }> {
   const t = performance.now();
-  const st = await loadSweepStats(pool, sweepId, DEFAULT_PBO_BLOCKS);
+  const st = await loadSweepStats(pool, sweepId, DEFAULT_PBO_BLOCKS, withBlocks);
   return { rows: st.sr.length, seconds: (performance.now() - t) / 1000 };
 }

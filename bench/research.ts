@@ -17,7 +17,7 @@ import { enqueueWalkForward, walkForwardTree, type WalkForwardSpec } from "../qu
 import type { BacktestResult } from "../queues/kinds/backtest.ts";
 import { backtestKind } from "../queues/registry.ts";
 import { emaGridPairs, type IntRange } from "../compute/backtest/sweep-grid.ts";
-import { researchTooLarge } from "../compute/research/sweep-research.ts";
+import { pboTooLarge } from "../compute/research/sweep-research.ts";
 import { benchEnv } from "./env.ts";
 import { cpuNow, cpuSince, jobTimes, replayChunk, timeStatsLoad, type ChunkReplay, type CpuDelta, type JobTimes } from "./research-probe.ts";
 
@@ -31,8 +31,8 @@ Sweep research and walk-forward as jobs on 2 worker processes (apps/worker/main.
        (7 windows): until walk_forwards is stored (goal ≤ 10 s)
   1m   EMA sweeps of fast 2..1001 × slow 3..1002 (500,500 fast < slow pairs) on BTC-USD and on ETH-USD,
        1,001,000 combinations, enqueued together and run concurrently: until both are ranked and stored
-       (goal ≤ 60 s); a sweep over the research limit (100,000 combinations) records its research as
-       skipped, and its chunks store no block summaries
+       (goal ≤ 60 s); a sweep over the PBO's limit (100,000 combinations) stores its DSR with the PBO
+       skipped (pbo_skipped_reason), and its chunks store no block summaries
 Then where the time went (job timestamps, CPU of the workers and of PostgreSQL, one chunk replayed step by
 step here) and one JSON line. Variables (defaults):
   BENCH_RESEARCH_PARTS (pbo,wf,1m)   which parts to run, in that order
@@ -138,7 +138,7 @@ interface SweepRun {
   chunkTimes: JobTimes;
   rankStart: number;
   result: BacktestResult;
-  research: { dsr: number | null; pbo: number | null; skipped_reason: string | null; n: number | null; splits: number | null };
+  research: { dsr: number | null; pbo: number | null; skipped_reason: string | null; pbo_skipped_reason: string | null; n: number | null; splits: number | null; best_fast: number | null; best_slow: number | null };
   stored: number;
 }
 
@@ -156,7 +156,8 @@ async function runSweeps(specs: SweepSpec[]): Promise<{ runs: SweepRun[]; wallS:
     const root = roots[i]!;
     const ids = sweepTree(fleet, specs[i]!).tree.children!.map((c) => c.opts!.jobId!);
     const { rows } = await env.pool.query(
-      `SELECT (SELECT count(*)::int FROM sweep_results WHERE sweep_id = $1) AS stored, r.dsr, r.pbo, r.skipped_reason, r.n, r.splits
+      `SELECT (SELECT count(*)::int FROM sweep_results WHERE sweep_id = $1) AS stored, r.dsr, r.pbo, r.skipped_reason, r.pbo_skipped_reason, r.n, r.splits,
+              r.best_fast, r.best_slow
        FROM sweep_research r WHERE r.sweep_id = $1`,
       [e.sweepId],
     );
@@ -182,6 +183,12 @@ async function runSweeps(specs: SweepSpec[]): Promise<{ runs: SweepRun[]; wallS:
 const f2 = (x: number) => x.toFixed(2);
 const n0 = (x: number) => Math.round(x).toLocaleString("en-US");
 const rangeText = (r: IntRange) => `${r[0]}..${r[1]}`;
+/** A sweep's stored research: the DSR of its best, then its PBO or why that was skipped; or why both were. */
+function researchText(r: SweepRun["research"]): string {
+  if (r.skipped_reason) return `research skipped: ${r.skipped_reason}`;
+  const pbo = r.pbo_skipped_reason ? `PBO skipped: ${r.pbo_skipped_reason}` : `PBO ${Number(r.pbo).toFixed(3)}, ${r.splits} splits`;
+  return `best ${r.best_fast}/${r.best_slow}: DSR ${Number(r.dsr).toFixed(3)} over N = ${r.n}; ${pbo}`;
+}
 const table: string[][] = [["measure", "seconds", "goal", "detail"]];
 const notes: string[] = [];
 const json: Record<string, unknown> = { bench: "research" };
@@ -195,8 +202,7 @@ function explain(label: string, s: { runs: SweepRun[]; wallS: number; enqueueS: 
     notes.push(
       `  ${r.spec.asset} ${r.sweepId}: ${n0(r.combos)} combinations, ${r.chunks} chunks of ≤ ${r.spec.chunkSize}; chunks ran ${f2(chunkSpan)} s ` +
         `(${f2(c.busyS)} job-seconds, ${f2(c.busyS / Math.max(c.jobs, 1))} s each, slowest ${f2(c.maxS)} s; ${n0(r.combos / Math.max(c.busyS, 1e-9))} combinations per job-second), ` +
-        `last chunk → rank start ${f2((r.rankStart - c.lastFinish) / 1000)} s, rank ${f2(r.rankS)} s; research: ` +
-        (r.research.skipped_reason ? `skipped (${r.research.skipped_reason})` : `DSR ${Number(r.research.dsr).toFixed(3)}, PBO ${Number(r.research.pbo).toFixed(3)} over N = ${r.research.n}, ${r.research.splits} splits`),
+        `last chunk → rank start ${f2((r.rankStart - c.lastFinish) / 1000)} s, rank ${f2(r.rankS)} s; ${researchText(r.research)}`,
     );
   }
 }
@@ -221,15 +227,15 @@ try {
     const s = await runSweeps([spec]);
     const r = s.runs[0]!;
     table.push(["sweep + DSR + PBO, enqueue → sweep_research stored", f2(r.endToEndS), `≤ ${GOALS.pbo}`, `${n0(r.combos)} combinations (fast ${rangeText(spec.fast)} × slow ${rangeText(spec.slow)}), ${r.chunks} chunks, S = 16`]);
-    table.push(["  of which the ranking job (top, DSR, PBO, store)", f2(r.rankS), "", r.research.skipped_reason ? `research skipped: ${r.research.skipped_reason}` : `DSR ${Number(r.research.dsr).toFixed(3)}, PBO ${Number(r.research.pbo).toFixed(3)}, ${r.research.splits} splits`]);
+    table.push(["  of which the ranking job (top, DSR, PBO, store)", f2(r.rankS), "", researchText(r.research)]);
     Object.assign(json, { pbo_10k_s: Number(f2(r.endToEndS)), pbo_10k_goal_s: GOALS.pbo, pbo_10k_combinations: r.combos, pbo_10k_chunks: r.chunks, pbo_10k_rank_s: Number(f2(r.rankS)), dsr: r.research.dsr, pbo: r.research.pbo, pbo_splits: r.research.splits });
     explain("pbo", s);
     if (PROBE) {
-      const load = await timeStatsLoad(env.pool, r.sweepId);
+      const load = await timeStatsLoad(env.pool, r.sweepId, pboTooLarge(r.combos) === null);
       notes.push(`  the ranking job's statistics load replayed here: ${n0(load.rows)} rows in ${f2(load.seconds)} s (the rest of the rank, ≈ ${f2(Math.max(0, r.rankS - load.seconds))} s, is mostly DSR + PBO in the compute thread)`);
       json.pbo_10k_rank_load_s = Number(f2(load.seconds));
     }
-    replayTarget ??= { asset: spec.asset, pairs: emaGridPairs(spec.fast, spec.slow).slice(0, CHUNK) as Array<[number, number]>, chunks: r.chunks, combos: r.combos, label: "pbo", blocks: researchTooLarge(r.combos) === null };
+    replayTarget ??= { asset: spec.asset, pairs: emaGridPairs(spec.fast, spec.slow).slice(0, CHUNK) as Array<[number, number]>, chunks: r.chunks, combos: r.combos, label: "pbo", blocks: pboTooLarge(r.combos) === null };
   }
 
   if (PARTS.includes("wf")) {
@@ -267,7 +273,7 @@ try {
     table.push([`${s.runs.length} sweeps run concurrently, enqueue → all stored`, f2(s.wallS), `≤ ${GOALS.big}`, `${n0(combos)} combinations (fast ${rangeText(BIG_GRID.fast)} × slow ${rangeText(BIG_GRID.slow)} on ${BIG_ASSETS.join(" and ")}), ${chunks} chunks`]);
     for (const r of s.runs) {
       table.push([`  ${r.spec.asset}: enqueue → stored`, f2(r.endToEndS), "", `${n0(r.combos)} combinations`]);
-      table.push([`  ${r.spec.asset}: of which the ranking job`, f2(r.rankS), "", r.research.skipped_reason ? `research skipped: ${r.research.skipped_reason}` : `DSR ${Number(r.research.dsr).toFixed(3)}, PBO ${Number(r.research.pbo).toFixed(3)}`]);
+      table.push([`  ${r.spec.asset}: of which the ranking job`, f2(r.rankS), "", researchText(r.research)]);
     }
     Object.assign(json, {
       sweep_1m_s: Number(f2(s.wallS)),
@@ -277,17 +283,19 @@ try {
       sweep_1m_chunks: chunks,
       sweep_1m_rank_s: s.runs.map((r) => Number(f2(r.rankS))),
       sweep_1m_chunk_job_s: Number(f2(s.runs.reduce((n, r) => n + r.chunkTimes.busyS, 0))),
+      sweep_1m_dsr: Object.fromEntries(s.runs.map((r) => [r.spec.asset, r.research.dsr])),
     });
     explain("1m", s);
     if (PROBE && !s.runs[0]!.research.skipped_reason) {
-      const load = await timeStatsLoad(env.pool, s.runs[0]!.sweepId);
-      notes.push(`  the ranking job's statistics load replayed here (${s.runs[0]!.spec.asset}): ${n0(load.rows)} rows in ${f2(load.seconds)} s; the rest of its rank, ≈ ${f2(Math.max(0, s.runs[0]!.rankS - load.seconds))} s, is mostly DSR + PBO in the compute thread`);
+      const withBlocks = pboTooLarge(s.runs[0]!.combos) === null;
+      const load = await timeStatsLoad(env.pool, s.runs[0]!.sweepId, withBlocks);
+      notes.push(`  the ranking job's statistics load replayed here (${s.runs[0]!.spec.asset}, ${withBlocks ? "with" : "without"} the block arrays): ${n0(load.rows)} rows in ${f2(load.seconds)} s; the rest of its rank, ≈ ${f2(Math.max(0, s.runs[0]!.rankS - load.seconds))} s, is the top, ${withBlocks ? "DSR + PBO" : "the DSR"} in the compute thread and the store`);
       json.sweep_1m_rank_load_s = Number(f2(load.seconds));
     }
     const big = s.runs[0]!;
     const all = emaGridPairs(big.spec.fast, big.spec.slow);
     const mid = Math.max(0, Math.floor(all.length / 2) - Math.floor(BIG_CHUNK / 2));
-    replayTarget = { asset: big.spec.asset, pairs: all.slice(mid, mid + BIG_CHUNK) as Array<[number, number]>, chunks, combos, label: "1m", blocks: researchTooLarge(big.combos) === null };
+    replayTarget = { asset: big.spec.asset, pairs: all.slice(mid, mid + BIG_CHUNK) as Array<[number, number]>, chunks, combos, label: "1m", blocks: pboTooLarge(big.combos) === null };
   }
 
   if (PROBE && replayTarget) {

@@ -20,10 +20,39 @@ const url = (protocols: string[]) =>
     }
   }, `must be a ${protocols.join(" or ")} URL`);
 
+const hostPorts = list.pipe(
+  z
+    .array(
+      z.string().transform((s, ctx) => {
+        const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(s);
+        const p = Number(m?.[2]);
+        if (!m || p < 1 || p > 65535) {
+          ctx.addIssue({ code: "custom", message: `must be comma-separated host:port entries (${JSON.stringify(s)} is not one)` });
+          return z.NEVER;
+        }
+        return Object.freeze({ host: m[1]!.replace(/^\[|\]$/g, ""), port: p });
+      }),
+    )
+    .min(1),
+);
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where the fleet's Redis is: a `redis://` / `rediss://` URL, or a Sentinel or Cluster topology. */
+export type RedisTopology =
+  | string
+  | Readonly<{ kind: "sentinel"; sentinels: readonly HostPort[]; master: string; sentinelPassword?: string; username?: string; password?: string }>
+  | Readonly<{ kind: "cluster"; nodes: readonly HostPort[]; username?: string; password?: string }>;
+
 // Variables whose values never appear in messages, logs or spans.
 export const SECRET_KEYS = new Set([
   "DATABASE_URL",
   "REDIS_URL",
+  "REDIS_PASSWORD",
+  "REDIS_SENTINEL_PASSWORD",
   "BOARD_PASSWORD",
   "BOARD_TOKEN",
   "TELEGRAM_BOT_TOKEN",
@@ -43,7 +72,15 @@ const shape = z.object({
   // format; LOG_FORMAT wins when both are set. Folded into LOG_FORMAT (schema, below).
   LOG_PRETTY: bool.optional(),
   // Unset → the embedded local stack (started on demand under DATA_DIR).
+  // Exactly one Redis topology (redisTopology, below): a URL (user:password@ for an ACL user), Sentinel or Cluster.
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits and _.- only").optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  // Credentials of the data nodes under Sentinel or Cluster (a REDIS_URL carries its own).
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   DATA_DIR: z.string().min(1).default(".data"),
   EMBED_REDIS_PORT: port.default(6390),
@@ -100,6 +137,8 @@ const shape = z.object({
   TELEGRAM_API_ROOT: url(["http:", "https:"]).default("https://api.telegram.org"),
   // Chat-ops (apps/bot): TELEGRAM_CHAT_IDS may read (/status, /failed); these chats or users may also act.
   TELEGRAM_ADMIN_CHAT_IDS: list.default([]),
+  // Bot replicas (apps/bot): the lease that makes one active; a dead holder is replaced within it + 0.3 s.
+  BOT_LEASE_MS: posInt.min(1_000).max(300_000).default(10_000),
   // Where operators reach the web process; alert messages link to its bull-board pages. Unset → WEB_HOST:WEB_PORT.
   DASHBOARD_URL: url(["http:", "https:"]).optional(),
   // Alert rules (alerts/rules.ts) and delivery.
@@ -198,10 +237,42 @@ export interface LlmBudgetSpec {
   concurrent?: number;
 }
 
-const schema = shape.transform(({ LOG_PRETTY, ...rest }) => ({
+const schema = shape.transform(({ LOG_PRETTY, ...rest }, ctx) => ({
   ...rest,
   LOG_FORMAT: rest.LOG_FORMAT ?? (LOG_PRETTY === undefined ? undefined : LOG_PRETTY ? ("pretty" as const) : ("json" as const)),
+  /** Unset → the embedded local Redis (ops/embedded). */
+  redis: redisTopology(rest, ctx),
 }));
+
+type RedisKeys = Pick<z.output<typeof shape>, "REDIS_URL" | "REDIS_SENTINELS" | "REDIS_SENTINEL_MASTER" | "REDIS_SENTINEL_PASSWORD" | "REDIS_CLUSTER_NODES" | "REDIS_USERNAME" | "REDIS_PASSWORD" | "QUEUE_PREFIX">;
+
+/** The one topology the REDIS_* variables describe; a conflicting or incomplete set is an issue naming a key. */
+function redisTopology(env: RedisKeys, ctx: z.RefinementCtx): RedisTopology | undefined {
+  const issue = (key: keyof RedisKeys, message: string) => {
+    ctx.addIssue({ code: "custom", path: [key], message });
+    return undefined;
+  };
+  const chosen = (["REDIS_URL", "REDIS_SENTINELS", "REDIS_CLUSTER_NODES"] as const).filter((k) => env[k] !== undefined);
+  if (chosen.length > 1) return issue(chosen[1]!, `conflicts with ${chosen[0]}: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`);
+  const creds = { ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}), ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}) };
+  if (env.REDIS_USERNAME && !env.REDIS_PASSWORD) return issue("REDIS_USERNAME", "needs REDIS_PASSWORD too");
+  if (!env.REDIS_SENTINELS) {
+    for (const k of ["REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD"] as const) if (env[k] !== undefined) return issue(k, "only with REDIS_SENTINELS");
+  }
+  if (env.REDIS_SENTINELS) {
+    if (!env.REDIS_SENTINEL_MASTER) return issue("REDIS_SENTINEL_MASTER", "required with REDIS_SENTINELS (the monitored master's name)");
+    return Object.freeze({ kind: "sentinel", sentinels: Object.freeze(env.REDIS_SENTINELS), master: env.REDIS_SENTINEL_MASTER, ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}), ...creds });
+  }
+  if (env.REDIS_CLUSTER_NODES) {
+    // Flows and the quota scripts touch keys of several queues at once: under Cluster they must share a slot.
+    if (!/^[^{]*\{[^}]+\}/.test(env.QUEUE_PREFIX)) return issue("QUEUE_PREFIX", "needs a non-empty {hash tag} with REDIS_CLUSTER_NODES");
+    return Object.freeze({ kind: "cluster", nodes: Object.freeze(env.REDIS_CLUSTER_NODES), ...creds });
+  }
+  for (const k of ["REDIS_USERNAME", "REDIS_PASSWORD"] as const) {
+    if (env[k] !== undefined) return issue(k, "only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (a REDIS_URL carries its own user:password@)");
+  }
+  return env.REDIS_URL;
+}
 
 /** Every variable the config reads (README's configuration tables document each one). */
 export const CONFIG_KEYS: readonly string[] = Object.keys(shape.shape);

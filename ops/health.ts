@@ -1,6 +1,7 @@
 // Kubernetes-style probes for every long-running process: liveness (the process answers), readiness
 // (dependencies reachable, worker running), startup (migrations applied, reference tables seeded).
 import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
 
 export type Check = () => Promise<{ ok: boolean; message?: string }>;
 export type Probe = "liveness" | "readiness" | "startup";
@@ -66,4 +67,45 @@ export async function startHealthServer(port: number, host: string, probes: Prob
         server.closeAllConnections();
       })),
   };
+}
+
+/**
+ * The BullMQ worker name of this process, `<host>:<pid>:<role>`: bull-board, the dashboard's "Workers alive"
+ * and chat-ops /status read it back from CLIENT LIST to say where each worker runs.
+ */
+export function workerName(role: string, host = hostname(), pid = process.pid): string {
+  // A Redis client name may not contain spaces or newlines; a host name never has ':' either.
+  return `${host.replace(/[^A-Za-z0-9_.-]/g, "_")}:${pid}:${role}`;
+}
+
+export interface WorkerPlace {
+  host: string;
+  pid: number | null;
+  role: string;
+}
+
+/** Where a worker connection runs, from its raw client name (`<prefix>:<queue>:w:<workerName>`). */
+export function workerPlace(rawClientName: string): WorkerPlace {
+  const m = /:w:([^:]+):(\d+):([^:]+)$/.exec(rawClientName);
+  // An unnamed worker (a process older than worker names, or another client of the queue) still counts.
+  return m ? { host: m[1]!, pid: Number(m[2]), role: m[3]! } : { host: "unknown", pid: null, role: "unknown" };
+}
+
+export interface HostWorkers {
+  host: string;
+  processes: Array<{ pid: number | null; role: string; queues: string[] }>;
+}
+
+/** Worker connections grouped by host, then by process, hosts and pids in order. */
+export function workersByHost(connections: ReadonlyArray<WorkerPlace & { queue: string }>): HostWorkers[] {
+  const hosts = new Map<string, Map<string, HostWorkers["processes"][number]>>();
+  for (const c of connections) {
+    const procs = hosts.get(c.host) ?? hosts.set(c.host, new Map()).get(c.host)!;
+    const key = `${c.pid}:${c.role}`;
+    const proc = procs.get(key) ?? procs.set(key, { pid: c.pid, role: c.role, queues: [] }).get(key)!;
+    if (!proc.queues.includes(c.queue)) proc.queues.push(c.queue);
+  }
+  return [...hosts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([host, procs]) => ({ host, processes: [...procs.values()].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0)).map((p) => ({ ...p, queues: p.queues.sort() })) }));
 }

@@ -22,6 +22,8 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { randomFillSync } from "node:crypto";
+// The module's, not the global: on Node 20 the global `performance` is a lazy getter run on every access.
+import { performance } from "node:perf_hooks";
 import { SamplingDecision, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type TimedEvent } from "@opentelemetry/sdk-trace-base";
 
 /** The head-sampling ratio a span was started with (job spans only). */
@@ -110,10 +112,12 @@ export function registerJobSpans(tracer: Tracer, setup: JobSpanSetup): void {
   setups.set(tracer, setup);
 }
 
-const hrNow = (): HrTime => {
-  const ms = performance.timeOrigin + performance.now();
+/** A performance.now() reading as the epoch time spans carry. */
+const hrTime = (now: number): HrTime => {
+  const ms = performance.timeOrigin + now;
   return [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 };
+const hrNow = (): HrTime => hrTime(performance.now());
 
 /**
  * A job's span: the SDK's when its trace is sampled, else a candidate for the tail rule — its ids, start time,
@@ -137,7 +141,8 @@ export function startJobSpan(tracer: Tracer, name: string, attributes: Attribute
 }
 
 class TailCandidate implements Span {
-  private readonly startTime = hrNow();
+  // A plain reading: almost every candidate is dropped, and only a kept one needs its epoch form.
+  private readonly startedAt = performance.now();
   private status: SpanStatus = { code: SpanStatusCode.UNSET };
   private readonly events: TimedEvent[] = [];
   private ended = false;
@@ -201,7 +206,7 @@ class TailCandidate implements Span {
     if (this.ended) return;
     this.ended = true;
     if (typeof this.attributes[SAMPLING_DECISION] !== "string") return;
-    const { name, context: spanContext, parent: parentSpanContext, startTime, status, attributes, events } = this;
-    this.keep({ name, kind: SpanKind.CONSUMER, spanContext, parentSpanContext, startTime, endTime: hrNow(), status, attributes, events });
+    const { name, context: spanContext, parent: parentSpanContext, status, attributes, events } = this;
+    this.keep({ name, kind: SpanKind.CONSUMER, spanContext, parentSpanContext, startTime: hrTime(this.startedAt), endTime: hrNow(), status, attributes, events });
   }
 }

@@ -1,12 +1,13 @@
 // The producer-side handle on the fleet: one Redis connection, one Queue per kind (created on first use)
 // and a FlowProducer, all sharing the configured key prefix. close() is idempotent and bounded.
 import { FlowProducer, Queue } from "bullmq";
-import { closeRedis, createRedis, type Redis } from "./connection.ts";
+import { closeRedis, createRedis, type Redis, type RedisTarget } from "./connection.ts";
 import type { JobKind } from "./kind.ts";
 import { KINDS, type KindName } from "./registry.ts";
 
 export interface FleetOptions {
-  redisUrl: string;
+  /** The Redis to connect to: a URL, or the configured Sentinel/Cluster topology (queues/connection.ts). */
+  redisUrl: RedisTarget;
   prefix: string;
   /** Name shown in `CLIENT LIST`. */
   name?: string;

@@ -4,11 +4,12 @@
 // A dependency outage costs a job time, not attempts; a job nobody can read fails instead of circling.
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, WaitingError, type Job, type Worker } from "bullmq";
 import type { Context } from "@opentelemetry/api";
-import { closeRedis, createRedis, type Redis } from "../queues/connection.ts";
+import { closeRedis, createRedis, type Redis, type RedisTarget } from "../queues/connection.ts";
 import { PayloadError, parsePayload, type JobKind, type PayloadOf, type ResultOf } from "../queues/kind.ts";
 import { contextFromJobData } from "../queues/trace-context.ts";
 import type { Logger } from "../ops/logger.ts";
 import { isOutageError, type DependencyMonitor } from "../ops/outage.ts";
+import { workerName } from "../ops/health.ts";
 import { JobTimeoutError, PermanentError, WorkerShutdownError } from "./errors.ts";
 import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome } from "./hooks.ts";
 import { DEFAULT_OUTAGE_POLICY, planDeferral, type OutagePolicy } from "./outage-deferral.ts";
@@ -28,7 +29,8 @@ export interface JobContext {
 export type Processor<K extends JobKind> = (payload: PayloadOf<K>, ctx: JobContext) => Promise<ResultOf<K>>;
 
 export interface WorkerOptions<K extends JobKind> {
-  redisUrl: string;
+  /** The Redis to connect to: a URL, or the configured Sentinel/Cluster topology (queues/connection.ts). */
+  redisUrl: RedisTarget;
   prefix: string;
   log: Logger;
   concurrency?: number;
@@ -114,6 +116,7 @@ export class FleetWorker<K extends JobKind> {
       {
         connection: this.connection,
         prefix: opts.prefix,
+        name: workerName("worker"),
         concurrency: opts.concurrency ?? 1,
         autorun: false,
         lockDuration: opts.lockDurationMs ?? 30_000,

@@ -6,6 +6,8 @@
 // attribute object is the runtime's own, and nothing here waits for I/O.
 import { SpanStatusCode, TraceFlags, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Job } from "bullmq";
+// The module's, not the global: on Node 20 the global `performance` is a lazy getter run on every access.
+import { performance } from "node:perf_hooks";
 import type { Counter, Histogram, MetricsCollector } from "../ops/metrics/collector.ts";
 import { JOB_METRICS } from "../ops/metrics/names.ts";
 import { SAMPLING_DECISION, SAMPLING_RATIO, startJobSpan } from "../ops/telemetry-sampling.ts";

@@ -8,6 +8,7 @@ import { clock, duration, seconds } from "../../alerts/message.ts";
 import { queueSnapshot, type BudgetUsage } from "../../alerts/sources.ts";
 import type { AlertStore } from "../../alerts/store.ts";
 import { rootCause } from "../../workers/flow/children.ts";
+import { workerPlace, workersByHost, type HostWorkers } from "../../ops/health.ts";
 
 export interface ChatOpsDeps {
   fleet: Fleet;
@@ -31,10 +32,17 @@ export class ChatOps {
     return this.d.fleet.queue(KINDS[name]);
   }
 
+  /** Where the workers run: each queue's worker connections, by host and process. */
+  private async hosts(): Promise<HostWorkers[]> {
+    const perQueue = await Promise.all(this.d.fleet.allQueues().map(async (q) => (await q.getWorkers()).map((w) => ({ queue: q.name, ...workerPlace(String(w.rawname ?? "")) }))));
+    return workersByHost(perQueue.flat());
+  }
+
   async status(): Promise<string> {
     const now = this.now();
-    const [queues, alerts, budgets] = await Promise.all([
+    const [queues, hosts, alerts, budgets] = await Promise.all([
       queueSnapshot(this.d.fleet, now.getTime()),
+      this.hosts(),
       openAlertCounts(this.d.store.pool),
       // The status still answers when the budget store is unreachable; the budget lines then say so.
       this.d.budgetUsage(now.getTime()).catch(() => undefined),
@@ -49,6 +57,9 @@ export class ChatOps {
     const failed = queues.reduce((n, q) => n + q.failedLastHour, 0);
     const workers = queues.reduce((n, q) => n + q.workers, 0);
     lines.push(`failures in the last hour: ${failed} · workers alive: ${workers}`);
+    for (const h of hosts) {
+      lines.push(`🖥 ${h.host}: ${h.processes.map((p) => `${p.role} pid ${p.pid ?? "?"} (${p.queues.length} queue${p.queues.length === 1 ? "" : "s"})`).join(", ")}`);
+    }
     if (budgets === undefined) lines.push("budgets: unavailable");
     else if (!budgets.length) lines.push("budgets: none configured");
     else lines.push(`budgets: ${budgets.map((b) => `${b.provider} ${b.limit > 0 ? Math.round((b.used / b.limit) * 100) : 0} % (${b.used}/${b.limit})`).join(" · ")}`);

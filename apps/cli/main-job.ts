@@ -11,7 +11,7 @@ import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import { formatSummary, waitForRun } from "../../producers/progress.ts";
 import { describeExisting, findRun, hasOutcome, isFinished, nextFreeRerun } from "../../producers/runs.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
-import type { Config } from "../../ops/config.ts";
+import type { Config, RedisTopology } from "../../ops/config.ts";
 import type { Logger } from "../../ops/logger.ts";
 
 export async function prepareDatabase(databaseUrl: string, log: Logger): Promise<string> {
@@ -29,7 +29,7 @@ export async function prepareDatabase(databaseUrl: string, log: Logger): Promise
 }
 
 export interface MainJobOptions {
-  redisUrl: string;
+  redisUrl: RedisTopology;
   /** The workflow table: runs whose jobs have left Redis, and rerun numbers they used. Unset: Redis alone. */
   databaseUrl?: string;
   cfg: Config;

@@ -62,7 +62,7 @@ try {
 
 // Everything the processes will need is checked before anything starts.
 const reserved: ReservedPort[] = [
-  ...(cfg.REDIS_URL ? [] : [{ variable: "EMBED_REDIS_PORT", port: cfg.EMBED_REDIS_PORT }]),
+  ...(cfg.redis ? [] : [{ variable: "EMBED_REDIS_PORT", port: cfg.EMBED_REDIS_PORT }]),
   ...(cfg.DATABASE_URL ? [] : [{ variable: "EMBED_PG_PORT", port: cfg.EMBED_PG_PORT }]),
 ];
 const sources = {
@@ -99,7 +99,8 @@ const asOf = sup.stopping
 
 const env = {
   ...process.env,
-  REDIS_URL: stack.redisUrl,
+  // A Sentinel/Cluster topology reaches the processes as the REDIS_* variables they inherit.
+  ...(typeof stack.redisUrl === "string" ? { REDIS_URL: stack.redisUrl } : {}),
   DATABASE_URL: stack.databaseUrl,
   FORCE_COLOR: process.stdout.isTTY ? "1" : "0",
   LOG_FORMAT: format,

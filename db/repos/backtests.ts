@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { inTransaction, type Pool, type PoolClient } from "../pool.ts";
 
 type Db = Pool | PoolClient;
@@ -52,7 +53,6 @@ export async function saveBacktestRun(pool: Pool, r: BacktestRecord): Promise<nu
 async function replaceRunDetails(db: PoolClient, runId: number, r: BacktestRecord): Promise<void> {
   await db.query("DELETE FROM backtest_trades WHERE run_id = $1", [runId]);
   await db.query("DELETE FROM backtest_metrics WHERE run_id = $1", [runId]);
-  await db.query("DELETE FROM backtest_equity WHERE run_id = $1", [runId]);
   const t = r.trades;
   await db.query(
     `INSERT INTO backtest_trades (run_id, trade_id, entry_ts, exit_ts, entry_price, exit_price, units, pnl, ret)
@@ -65,13 +65,62 @@ async function replaceRunDetails(db: PoolClient, runId: number, r: BacktestRecor
     `INSERT INTO backtest_metrics (run_id, metric_name, value, text_value) SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::text[])`,
     [runId, m.map(([k]) => k), m.map(([, v]) => (typeof v === "number" ? v : null)), m.map(([, v]) => (typeof v === "string" ? v : null))],
   );
-  const equity = Array.from(r.equity);
-  let peak = -Infinity;
-  const drawdown = equity.map((e) => ((peak = Math.max(peak, e)), peak > 0 ? 1 - e / peak : 0));
-  await db.query(
-    `INSERT INTO backtest_equity (run_id, ts, equity, drawdown) SELECT $1, * FROM unnest($2::date[], $3::float8[], $4::float8[])`,
-    [runId, r.dates, equity, drawdown],
+  await saveCurve(db, runId, r);
+}
+
+/** sha256 of a curve's first n points: their dates and the exact bits of their equity. */
+function curveHash(dates: readonly string[], equity: Float64Array, n: number): string {
+  return createHash("sha256").update(dates.slice(0, n).join(",")).update(new Uint8Array(equity.buffer, equity.byteOffset, n * 8)).digest("hex");
+}
+
+/**
+ * Links the run to its equity curve (migration 043): the latest curve of the same strategy configuration on
+ * the asset when its stored points are this curve's prefix (same count up to the same last date, same hash),
+ * extended by the new points; otherwise (first run, corrected data, other fees) a new curve with every
+ * point.
+ */
+async function saveCurve(db: PoolClient, runId: number, r: BacktestRecord): Promise<void> {
+  const equity = Float64Array.from(r.equity);
+  const n = equity.length;
+  if (r.dates.length !== n) throw new Error(`equity: ${n} values for ${r.dates.length} dates`);
+  const { rows: cur } = await db.query<{ curve_id: string; points: number; hash: string | null; last_ts: string }>(
+    `SELECT c.curve_id, c.points, c.hash, to_char(c.last_ts, 'YYYY-MM-DD') AS last_ts FROM backtest_curves c WHERE c.curve_id = (
+       SELECT rc.curve_id FROM backtest_runs x JOIN backtest_run_curves rc USING (run_id)
+       WHERE x.asset_id = $1 AND x.signal_type = $2 AND x.params_hash = $3 ORDER BY x.created_at DESC, x.run_id DESC LIMIT 1)
+     FOR UPDATE`,
+    [r.assetId, r.signalType, r.paramsHash],
   );
+  const c = cur[0];
+  const extends_ = c !== undefined && c.hash !== null && c.points <= n && r.dates[c.points - 1] === c.last_ts && curveHash(r.dates, equity, c.points) === c.hash;
+  let curveId: string;
+  let from: number;
+  if (extends_) {
+    curveId = c.curve_id;
+    from = c.points;
+    if (from < n) await db.query("UPDATE backtest_curves SET points = $2, last_ts = $3, hash = $4 WHERE curve_id = $1", [curveId, n, r.dates[n - 1], curveHash(r.dates, equity, n)]);
+  } else {
+    const { rows } = await db.query<{ curve_id: string }>("INSERT INTO backtest_curves (last_ts, points, hash) VALUES ($1, $2, $3) RETURNING curve_id", [r.dates[n - 1], n, curveHash(r.dates, equity, n)]);
+    curveId = rows[0]!.curve_id;
+    from = 0;
+  }
+  if (from < n) {
+    let peak = -Infinity;
+    const drawdown = Array.from(equity, (e) => ((peak = Math.max(peak, e)), peak > 0 ? 1 - e / peak : 0));
+    await db.query(
+      `INSERT INTO backtest_curve_points (curve_id, ts, equity, drawdown) SELECT $1, * FROM unnest($2::date[], $3::float8[], $4::float8[])`,
+      [curveId, r.dates.slice(from), Array.from(equity.subarray(from)), drawdown.slice(from)],
+    );
+  }
+  const { rows: prev } = await db.query<{ curve_id: string }>("SELECT curve_id FROM backtest_run_curves WHERE run_id = $1", [runId]);
+  await db.query(
+    "INSERT INTO backtest_run_curves (run_id, curve_id) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET curve_id = EXCLUDED.curve_id",
+    [runId, curveId],
+  );
+  // A retried run that moved to another curve leaves its old one behind: dropped unless another run uses it.
+  const old = prev[0]?.curve_id;
+  if (old !== undefined && old !== curveId) {
+    await db.query("DELETE FROM backtest_curves WHERE curve_id = $1 AND NOT EXISTS (SELECT 1 FROM backtest_run_curves WHERE curve_id = $1)", [old]);
+  }
 }
 
 export interface RunHead {

@@ -92,8 +92,8 @@ export interface SweepListRow {
   failedChunks: number;
   top: unknown;
   finishedAt: Date;
-  /** The sweep's research headline (null fields when skipped; all null for a sweep ranked before it existed). */
-  research: { s: number | null; dsr: number | null; pbo: number | null; splits: number | null; bestFast: number | null; bestSlow: number | null; skippedReason: string | null };
+  /** The sweep's research headline (null fields when skipped; all null for a sweep ranked before it existed; pbo null with pboSkippedReason when only the PBO was skipped). */
+  research: { s: number | null; dsr: number | null; pbo: number | null; splits: number | null; bestFast: number | null; bestSlow: number | null; skippedReason: string | null; pboSkippedReason: string | null };
 }
 
 /** The newest finished sweeps, each with its DSR and PBO. */
@@ -102,7 +102,7 @@ export async function listSweeps(db: Db, limit: number): Promise<SweepListRow[]>
     `SELECT s.sweep_id AS "sweepId", a.symbol, s.strategy, s.grid, s.fee_bps AS "feeBps", s.combos, s.chunks, s.status,
             s.failed_chunks AS "failedChunks", s.top, s.finished_at AS "finishedAt",
             json_build_object('s', r.s, 'dsr', r.dsr, 'pbo', r.pbo, 'splits', r.splits, 'bestFast', r.best_fast, 'bestSlow', r.best_slow,
-                              'skippedReason', r.skipped_reason) AS research
+                              'skippedReason', r.skipped_reason, 'pboSkippedReason', r.pbo_skipped_reason) AS research
      FROM sweeps s JOIN assets a USING (asset_id) LEFT JOIN sweep_research r USING (sweep_id)
      ORDER BY s.finished_at DESC, s.sweep_id LIMIT $1`,
     [limit],
@@ -114,6 +114,8 @@ export interface SweepResearchRow {
   sweepId: string;
   s: number;
   skippedReason: string | null;
+  /** Why the PBO alone was skipped (its fields null; the DSR's present). */
+  pboSkippedReason: string | null;
   n: number | null;
   t: number | null;
   v: number | null;
@@ -142,7 +144,7 @@ export interface SweepResearchRow {
 /** A sweep's research row (DSR, PBO, λ histogram, OOS-vs-IS scatter); null if it has none. */
 export async function sweepResearchRow(db: Db, sweepId: string): Promise<SweepResearchRow | null> {
   const { rows } = await db.query<SweepResearchRow>(
-    `SELECT sweep_id AS "sweepId", s, skipped_reason AS "skippedReason", n, t, v, sr0, sr_star AS "srStar", g3, g4, dsr,
+    `SELECT sweep_id AS "sweepId", s, skipped_reason AS "skippedReason", pbo_skipped_reason AS "pboSkippedReason", n, t, v, sr0, sr_star AS "srStar", g3, g4, dsr,
             best_fast AS "bestFast", best_slow AS "bestSlow", block_length AS "blockLength", splits, pbo,
             lambda_hist_edges AS "lambdaHistEdges", lambda_hist_counts AS "lambdaHistCounts", mean_oos_sharpe AS "meanOosSharpe",
             slope, intercept, is_sharpe AS "isSharpe", oos_sharpe AS "oosSharpe", computed_at AS "computedAt"

@@ -22,6 +22,8 @@ export interface BriefRow {
   deliveredParts: Record<string, number>;
   deliveryStatus: BriefDeliveryStatus;
   deliveryError: string | null;
+  /** Delivery claims so far (the outbox's backoff grows with them). */
+  deliveryAttempts: number;
   createdAt: Date;
   completedAt: Date | null;
 }
@@ -29,10 +31,10 @@ export interface BriefRow {
 type Raw = {
   run_id: string; as_of: string; task_id: string; status: BriefStatus; prompt: string; output: string | null; provider: string | null; model: string | null;
   error: string | null; parts: number | null; delivered_parts: Record<string, number>; delivery_status: BriefDeliveryStatus; delivery_error: string | null;
-  created_at: Date; completed_at: Date | null;
+  delivery_attempts: number; created_at: Date; completed_at: Date | null;
 };
 const COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') AS as_of, task_id, status, prompt, output, provider, model, error, parts, delivered_parts,
-  delivery_status, delivery_error, created_at, completed_at`;
+  delivery_status, delivery_error, delivery_attempts, created_at, completed_at`;
 const toRow = (r: Raw): BriefRow => ({
   runId: r.run_id,
   asOf: r.as_of,
@@ -47,6 +49,7 @@ const toRow = (r: Raw): BriefRow => ({
   deliveredParts: r.delivered_parts,
   deliveryStatus: r.delivery_status,
   deliveryError: r.delivery_error,
+  deliveryAttempts: r.delivery_attempts,
   createdAt: r.created_at,
   completedAt: r.completed_at,
 });
@@ -90,6 +93,28 @@ export async function recordPartsDelivered(db: Db, runId: string, chatId: string
 /** How the delivery ended (or why it is still pending). */
 export async function setBriefDelivery(db: Db, runId: string, status: BriefDeliveryStatus, error?: string): Promise<void> {
   await db.query(`UPDATE research_briefs SET delivery_status = $2, delivery_error = $3 WHERE run_id = $1`, [runId, status, error?.slice(0, 2_000) ?? null]);
+}
+
+/** The stored answer is due for delivery now; a delivery already queued or finished is left as it is. */
+export async function queueBriefDelivery(db: Db, runId: string): Promise<void> {
+  await db.query(`UPDATE research_briefs SET next_delivery_at = now() WHERE run_id = $1 AND status = 'completed' AND next_delivery_at IS NULL`, [runId]);
+}
+
+/** Claims the most overdue brief for one delivery attempt; the lease covers a crashed deliverer. */
+export async function claimDueBrief(db: Db, now: Date, leaseS: number): Promise<BriefRow | undefined> {
+  const { rows } = await db.query<Raw>(
+    `UPDATE research_briefs SET next_delivery_at = $1::timestamptz + make_interval(secs => $2), delivery_attempts = delivery_attempts + 1
+     WHERE run_id = (SELECT run_id FROM research_briefs WHERE status = 'completed' AND delivery_status = 'pending' AND next_delivery_at <= $1::timestamptz
+                     ORDER BY next_delivery_at, run_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+     RETURNING ${COLUMNS}`,
+    [now, leaseS],
+  );
+  return rows[0] && toRow(rows[0]);
+}
+
+/** A transient delivery failure: due again at `retryAt`, the parts already accepted kept. */
+export async function retryBriefDelivery(db: Db, runId: string, error: string, retryAt: Date): Promise<void> {
+  await db.query(`UPDATE research_briefs SET delivery_error = $2, next_delivery_at = $3 WHERE run_id = $1`, [runId, error.slice(0, 2_000), retryAt]);
 }
 
 export async function getBrief(db: Db, runId: string): Promise<BriefRow | undefined> {

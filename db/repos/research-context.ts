@@ -93,17 +93,19 @@ export interface SweepContext {
   pbo: number | null;
   /** Why DSR/PBO were not computed, when they were not. */
   researchSkipped: string | null;
+  /** Why the PBO alone was not computed (the DSR was), when it was not. */
+  pboSkipped: string | null;
 }
 
 /** The latest sweep per symbol with its best combination, Deflated Sharpe Ratio and PBO. */
 export async function latestSweeps(db: Db, symbols: readonly string[]): Promise<SweepContext[]> {
   const { rows } = await db.query<{
     symbol: string; sweep_id: string; strategy: string; combos: number; finished_at: string; best_fast: number | null; best_slow: number | null;
-    best_sharpe: number | null; best_total_return: number | null; dsr: number | null; pbo: number | null; skipped_reason: string | null; has_research: boolean;
+    best_sharpe: number | null; best_total_return: number | null; dsr: number | null; pbo: number | null; skipped_reason: string | null; pbo_skipped_reason: string | null; has_research: boolean;
   }>(
     `SELECT DISTINCT ON (a.symbol) a.symbol, s.sweep_id, s.strategy, s.combos, to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS finished_at,
             r.best_fast, r.best_slow, x.sharpe AS best_sharpe, x.total_return AS best_total_return, r.dsr, r.pbo,
-            r.skipped_reason, r.sweep_id IS NOT NULL AS has_research
+            r.skipped_reason, r.pbo_skipped_reason, r.sweep_id IS NOT NULL AS has_research
      FROM sweeps s JOIN assets a USING (asset_id)
      LEFT JOIN sweep_research r ON r.sweep_id = s.sweep_id
      LEFT JOIN sweep_results x ON x.sweep_id = s.sweep_id AND x.fast = r.best_fast AND x.slow = r.best_slow
@@ -125,6 +127,7 @@ export async function latestSweeps(db: Db, symbols: readonly string[]): Promise<
     dsr: num(r.dsr),
     pbo: num(r.pbo),
     researchSkipped: r.has_research ? r.skipped_reason : "no DSR/PBO stored for this sweep",
+    pboSkipped: r.pbo_skipped_reason,
   }));
 }
 

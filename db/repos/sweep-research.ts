@@ -17,7 +17,7 @@ export interface SweepStats {
   sr: Float64Array;
   g3: Float64Array;
   g4: Float64Array;
-  /** N·S, combination-major; null when any row has no block summary. */
+  /** N·S, combination-major; null when any row has no block summary, or when not loaded (withBlocks false). */
   blockMean: Float64Array | null;
   blockM2: Float64Array | null;
 }
@@ -33,12 +33,13 @@ interface StatsRow {
   block_m2: number[] | null;
 }
 
-/** Every combination's statistics, in one query, in grid order; s = the sweep's PBO blocks. */
-export async function loadSweepStats(db: Db, sweepId: string, s: number): Promise<SweepStats> {
-  const { rows } = await db.query<StatsRow>(
-    `SELECT fast, slow, n_returns, sr, g3, g4, block_mean, block_m2 FROM sweep_results WHERE sweep_id = $1 ORDER BY fast, slow`,
-    [sweepId],
-  );
+/**
+ * Every combination's statistics, in one query, in grid order; s = the sweep's PBO blocks. withBlocks false
+ * (a sweep whose PBO is skipped for its size) leaves the block arrays unread: the DSR needs only SR, g3, g4.
+ */
+export async function loadSweepStats(db: Db, sweepId: string, s: number, withBlocks = true): Promise<SweepStats> {
+  const blocks = withBlocks ? "block_mean, block_m2" : "NULL::float8[] AS block_mean, NULL::float8[] AS block_m2";
+  const { rows } = await db.query<StatsRow>(`SELECT fast, slow, n_returns, sr, g3, g4, ${blocks} FROM sweep_results WHERE sweep_id = $1 ORDER BY fast, slow`, [sweepId]);
   const n = rows.length;
   const st: SweepStats = {
     fast: Int32Array.from(rows, (r) => r.fast),
@@ -62,24 +63,26 @@ export async function loadSweepStats(db: Db, sweepId: string, s: number): Promis
   return st;
 }
 
+/** Research skipped entirely, or the DSR with the PBO or with why the PBO alone was skipped (migration 041). */
 export type SweepResearchRecord =
   | { sweepId: string; s: number; skipped: string }
-  | { sweepId: string; s: number; skipped: null; dsr: DsrResult; pbo: PboResult; bestFast: number; bestSlow: number };
+  | ({ sweepId: string; s: number; skipped: null; dsr: DsrResult; bestFast: number; bestSlow: number } & ({ pbo: PboResult; pboSkipped: null } | { pbo: null; pboSkipped: string }));
+
+const DSR_COLS = ["n", "t", "v", "sr0", "sr_star", "g3", "g4", "dsr", "best_fast", "best_slow"];
+const PBO_COLS = ["block_length", "splits", "pbo", "lambda_hist_edges", "lambda_hist_counts", "mean_oos_sharpe", "slope", "intercept", "is_sharpe", "oos_sharpe"];
 
 /** Stores (or, for a re-run ranking, replaces) a sweep's research row. */
 export async function saveSweepResearch(db: Db, r: SweepResearchRecord): Promise<void> {
-  const cols = [
-    "sweep_id", "s", "skipped_reason", "n", "t", "v", "sr0", "sr_star", "g3", "g4", "dsr", "best_fast", "best_slow", "block_length", "splits", "pbo",
-    "lambda_hist_edges", "lambda_hist_counts", "mean_oos_sharpe", "slope", "intercept", "is_sharpe", "oos_sharpe",
+  const cols = ["sweep_id", "s", "skipped_reason", "pbo_skipped_reason", ...DSR_COLS, ...PBO_COLS];
+  const nulls = (k: number): null[] => new Array<null>(k).fill(null);
+  const dsr = (d: DsrResult, best: [number, number]) => [d.n, d.t, d.v, d.sr0, d.srStar, d.g3, d.g4, d.dsr, ...best];
+  const pbo = (p: PboResult) => [
+    p.blockLength, p.splits, p.pbo, Array.from(p.histogram.edges), Array.from(p.histogram.counts), p.meanOosSharpe, p.slope, p.intercept, Array.from(p.isSharpe), Array.from(p.oosSharpe),
   ];
   const values =
     r.skipped !== null
-      ? [r.sweepId, r.s, r.skipped, ...new Array<null>(cols.length - 3).fill(null)]
-      : [
-          r.sweepId, r.s, null, r.dsr.n, r.dsr.t, r.dsr.v, r.dsr.sr0, r.dsr.srStar, r.dsr.g3, r.dsr.g4, r.dsr.dsr, r.bestFast, r.bestSlow,
-          r.pbo.blockLength, r.pbo.splits, r.pbo.pbo, Array.from(r.pbo.histogram.edges), Array.from(r.pbo.histogram.counts), r.pbo.meanOosSharpe,
-          r.pbo.slope, r.pbo.intercept, Array.from(r.pbo.isSharpe), Array.from(r.pbo.oosSharpe),
-        ];
+      ? [r.sweepId, r.s, r.skipped, null, ...nulls(DSR_COLS.length + PBO_COLS.length)]
+      : [r.sweepId, r.s, null, r.pboSkipped, ...dsr(r.dsr, [r.bestFast, r.bestSlow]), ...(r.pbo ? pbo(r.pbo) : nulls(PBO_COLS.length))];
   await db.query(
     `INSERT INTO sweep_research (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})
      ON CONFLICT (sweep_id) DO UPDATE SET ${cols.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}, computed_at = now()`,

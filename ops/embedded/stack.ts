@@ -1,5 +1,6 @@
 // The embedded default: when REDIS_URL / DATABASE_URL are unset, start (or reuse) local servers under a
 // data directory and hand back URLs; when they are set, touch nothing local.
+import type { RedisTopology } from "../config.ts";
 import { startPostgres, stopPostgres, type PostgresOptions } from "./postgres.ts";
 import { startRedis, stopRedis } from "./redis.ts";
 
@@ -9,24 +10,26 @@ export interface StackOptions extends PostgresOptions {
   dataDir: string;
   redisPort: number;
   pgPort: number;
-  redisUrl?: string;
+  /** The configured Redis (URL, Sentinel or Cluster): nothing local is started for it. */
+  redisUrl?: RedisTopology;
   databaseUrl?: string;
   log?: (msg: string) => void;
 }
 
-export interface Stack {
-  redisUrl: string;
+/** `R`: what the caller may configure; a URL-only caller (the test setup) gets a URL back. */
+export interface Stack<R extends RedisTopology = RedisTopology> {
+  redisUrl: R | string;
   databaseUrl: string;
   /** Servers started by this call (not reused, not external): the ones the caller should stop. */
   started: Array<"redis" | "postgres">;
 }
 
-export async function ensureStack(opts: StackOptions): Promise<Stack> {
+export async function ensureStack<R extends RedisTopology = RedisTopology>(opts: StackOptions & { redisUrl?: R }): Promise<Stack<R>> {
   const log = opts.log ?? (() => {
     // Quiet unless the caller wants progress lines.
   });
   const started: Stack["started"] = [];
-  let redisUrl = opts.redisUrl;
+  let redisUrl: R | string | undefined = opts.redisUrl;
   if (!redisUrl) {
     const r = await startRedis(opts.dataDir, opts.redisPort, log);
     if (r.startedHere) started.push("redis");

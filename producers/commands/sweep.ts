@@ -9,11 +9,12 @@ import { progressLine, waitForJob } from "../progress.ts";
 import { UsageError, check, positiveSeconds, withDatabase, type Command } from "./command.ts";
 import { GRID_OPTIONS, feeBpsFlag, gridFlags, intFlag, strategyFlag } from "./grid-flags.ts";
 
-/** The sweep's DSR (of its best by per-bar Sharpe) and PBO, or why they were not computed. */
+/** The sweep's DSR (of its best by per-bar Sharpe) and PBO, or why either was not computed. */
 function researchLine(r: SweepResearchSummary | undefined): string {
   if (!r) return "research: not computed (ranked by an older worker)";
   if (r.skipped !== null) return `research skipped (S = ${r.s}): ${r.skipped}`;
-  return `best fast ${r.best.fast} slow ${r.best.slow}: DSR ${r.dsr.toFixed(3)} over N = ${r.n} trials, T = ${r.t} returns; PBO ${r.pbo.toFixed(3)} (S = ${r.s}, ${r.splits} splits)`;
+  const pbo = r.pbo === null ? `PBO skipped (S = ${r.s}): ${r.pboSkipped}` : `PBO ${r.pbo.toFixed(3)} (S = ${r.s}, ${r.splits} splits)`;
+  return `best fast ${r.best.fast} slow ${r.best.slow}: DSR ${r.dsr.toFixed(3)} over N = ${r.n} trials, T = ${r.t} returns; ${pbo}`;
 }
 
 export const sweepCommand: Command = {

@@ -11,9 +11,13 @@ export interface BacktestResult {
   [key: string]: unknown;
 }
 
+/** Skipped entirely, or the DSR with the PBO or why the PBO alone was skipped (compute/research/sweep-research.ts). */
 export type SweepResearchSummary =
   | { skipped: string; s: number }
-  | { skipped: null; s: number; n: number; t: number; dsr: number; best: { fast: number; slow: number }; pbo: number; splits: number };
+  | ({ skipped: null; s: number; n: number; t: number; dsr: number; best: { fast: number; slow: number } } & (
+      | { pbo: number; splits: number; pboSkipped: null }
+      | { pbo: null; splits: null; pboSkipped: string }
+    ));
 
 // A sweep's or walk-forward's id: part of its jobs' ids.
 const flowId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ -");

@@ -42,7 +42,7 @@ export interface ResearchBriefResult {
   reason?: string;
   taskId?: string;
   provider?: string;
-  /** Telegram parts of the answer, and where they went ("telegram", or "log" without a bot token). */
+  /** Telegram parts of the answer, and how they leave ("outbox": queued for the deliverer, alerts/deliver.ts). */
   parts?: number;
   delivery?: string;
 }

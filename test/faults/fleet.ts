@@ -59,13 +59,16 @@ export class FleetUnderTest {
   private pgPool?: Pool;
   readonly logFile = join(this.dir, "fleet.log");
 
+  /** `workers`: how many worker processes FLEET_FORMATION runs (three by default). */
+  constructor(private readonly workers = 3) {}
+
   async init(): Promise<this> {
     // PostgreSQL runs as the postgres OS user, which must be able to enter the directory.
     chmodSync(this.dir, 0o755);
     const names = ["EMBED_REDIS_PORT", "EMBED_PG_PORT", "WEB_PORT", "HEALTH_PORT_SCHEDULER", "HEALTH_PORT_BOT"];
     this.ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
     // Workers take consecutive ports from their base.
-    this.ports.HEALTH_PORT_WORKER = await freePorts(3);
+    this.ports.HEALTH_PORT_WORKER = await freePorts(this.workers);
     return this;
   }
 
@@ -73,7 +76,7 @@ export class FleetUnderTest {
     return {
       ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])),
       DATA_DIR: this.dir,
-      FLEET_FORMATION: "web=1,worker=3,scheduler=1,bot=1",
+      FLEET_FORMATION: `web=1,worker=${this.workers},scheduler=1,bot=1`,
       LOG_PRETTY: "0",
       NODE_ENV: "test",
       WORKER_SHUTDOWN_MS: "10000",
@@ -116,8 +119,8 @@ export class FleetUnderTest {
     const seen = await poll(() => {
       if (s.exitCode !== null || s.signalCode !== null) return "exited" as const;
       const procs = this.processes();
-      return procs.size === 6 ? procs : undefined;
-    }, `six fleet processes (log: ${this.logFile})`, timeoutMs, 200);
+      return procs.size === 3 + this.workers ? procs : undefined;
+    }, `${3 + this.workers} fleet processes (log: ${this.logFile})`, timeoutMs, 200);
     if (seen === "exited") throw new Error(`npm start exited with ${s.exitCode ?? s.signalCode}: ${readFileSync(this.logFile, "utf8").slice(-2_000)}`);
     return seen;
   }

@@ -85,6 +85,7 @@ describe("--help", () => {
         "apps/web/main.ts",
         "apps/worker/main.ts",
         "bench/backtest.ts",
+        "bench/capacity.ts",
         "bench/features.ts",
         "bench/fleet.ts",
         "bench/llm.ts",

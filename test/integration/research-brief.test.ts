@@ -1,9 +1,11 @@
 // Research briefs end to end: a daily refresh on real Redis whose run root, once the run is summarised,
 // enqueues the run's `research-brief` llm job; the brief's prompt is built from the database (run summary,
 // a quality issue, positions, the latest sweep's best with DSR/PBO, the walk-forward's chosen parameters),
-// routed to the fake providers like any LLM task, stored linked to the run, and posted to a fake Telegram
-// in parts of at most 4096 characters, in order. Without a provider it is skipped with one log line, and
-// nothing the brief does changes the run.
+// routed to the fake providers like any LLM task, stored linked to the run, and queued in the delivery
+// outbox: the deliverer (alerts/deliver.ts, as the bot process runs it) posts it to a fake Telegram in parts
+// of at most 4096 characters, in order, each part once — through a Telegram failure and an outage, and with
+// two deliverers competing for it. Without a provider it is skipped with one log line, and nothing the brief
+// does changes the run.
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { Api } from "node-telegram-bot-api";
@@ -11,6 +13,8 @@ import { opsApi } from "../../apps/web/dashboard/api-ops.ts";
 import { renderPage } from "../../apps/web/dashboard/pages.ts";
 import { Job } from "bullmq";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { Deliverer, DeliveryLoop } from "../../alerts/deliver.ts";
+import { briefMessage } from "../../alerts/notify.ts";
 import { splitMessage } from "../../alerts/split.ts";
 import { redactor } from "../../alerts/redact.ts";
 import { TelegramSink } from "../../alerts/telegram.ts";
@@ -21,7 +25,6 @@ import { dailyRefresh } from "../../queues/flows/daily-refresh.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
 import { researchBriefJobId, researchBriefTaskId, type ResearchBriefResult } from "../../queues/kinds/llm.ts";
 import { backtestKind, flowKind, llmKind, signalKind, stageKind } from "../../queues/registry.ts";
-import { briefMessage } from "../../workers/llm/brief.ts";
 import { llmDeps } from "../../workers/llm/deps.ts";
 import { llmProcessor } from "../../workers/llm/processor.ts";
 import type { BriefSwitch } from "../../workers/flow/brief-trigger.ts";
@@ -41,6 +44,8 @@ let db: TestDatabase;
 let tf: TestFleet | undefined;
 let fakes: Fakes | undefined;
 let telegram: FakeTelegram | undefined;
+let deliverers: Deliverer[] = [];
+let loops: DeliveryLoop[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -50,6 +55,9 @@ afterAll(async () => {
   await db.drop();
 });
 afterEach(async () => {
+  await Promise.all(loops.map((l) => l.close()));
+  loops = [];
+  deliverers = [];
   await tf?.close();
   await fakes?.close();
   await telegram?.close();
@@ -118,17 +126,33 @@ async function startFlow(brief: BriefSwitch) {
   await tf.worker(backtestKind, async () => ({ mode: "signal" as const }));
 }
 
-/** An llm worker on the fakes, posting briefs to the fake Telegram. */
-async function startLlm(o: { providers?: boolean } = {}) {
+/**
+ * An llm worker on the fakes, and `deliverers` delivery loops (what the bot process runs; two stand for a
+ * second replica or the maintenance task's pass) posting from the outbox to the fake Telegram.
+ */
+async function startLlm(o: { providers?: boolean; deliverers?: number } = {}) {
   fakes = await startFakes();
   telegram = await startFakeTelegram();
-  const api = new Api(telegram.token, { apiRoot: telegram.url, maxRetries: 0, timeoutMs: 5_000 });
   const deps = llmDeps(
     { pool: db.pool, fleet: tf!.fleet, log: tf!.log.log },
-    { providers: o.providers === false ? [] : providersFor(fakes), budgets: roomyBudgets(), retry: FAST_RETRY, notifier: new TelegramSink(api, [CHAT], redactor([])), dashboardBase: DASHBOARD },
+    { providers: o.providers === false ? [] : providersFor(fakes), budgets: roomyBudgets(), retry: FAST_RETRY, dashboardBase: DASHBOARD },
   );
   await tf!.worker(llmKind, llmProcessor(deps));
+  for (let i = 0; i < (o.deliverers ?? 1); i++) {
+    const api = new Api(telegram.token, { apiRoot: telegram.url, maxRetries: 0, timeoutMs: 5_000 });
+    const sink = new TelegramSink(api, [CHAT], redactor([]));
+    const deliverer = new Deliverer({ pool: db.pool, sink, notifier: sink, dashboardBase: DASHBOARD, log: tf!.log.log, redact: redactor([]), maxBackoffMs: 300 });
+    deliverers.push(deliverer);
+    loops.push(new DeliveryLoop(deliverer, tf!.log.log, 50).start());
+  }
 }
+
+/** The brief once its delivery has ended (delivered, disabled or failed). */
+const deliveredBrief = (runId: string) =>
+  poll(async () => {
+    const b = await getBrief(db.pool, runId);
+    return b && b.deliveryStatus !== "pending" ? b : undefined;
+  }, `the brief of ${runId} to be delivered`, 20_000);
 
 async function runToEnd(): Promise<{ runId: string; summary: RunSummary; state: string }> {
   const { rootJobId, runId } = await dailyRefresh(tf!.fleet, ASSETS, AS_OF);
@@ -160,9 +184,9 @@ async function runPageBrief(runId: string): Promise<Record<string, unknown> | nu
 const LONG_ANSWER = Array.from({ length: 160 }, (_, i) => `${String(i + 1).padStart(3, "0")}. ${"The sweep's best is fragile; watch AAA's gaps. ".repeat(1 + (i % 2))}`).join("\n");
 
 describe("research briefs", () => {
-  it("the run root's completion triggers a brief built from the database; it is stored with the run and posted to Telegram in ordered parts", async () => {
+  it("the run root's completion triggers a brief built from the database; it is stored with the run and posted from the outbox in ordered parts, each once", async () => {
     await startFlow({ mode: "on", providersConfigured: true });
-    await startLlm();
+    await startLlm({ deliverers: 2 });
     fakes!.gemini.script({ type: "ok", text: LONG_ANSWER, usage: { input: 900, output: 2000 } });
     const { runId, summary, state } = await runToEnd();
     expect(state).toBe("completed");
@@ -172,7 +196,8 @@ describe("research briefs", () => {
     expect(briefState).toBe("completed");
     const result = job.returnvalue as ResearchBriefResult;
     const taskId = researchBriefTaskId(runId, AS_OF);
-    expect(result).toMatchObject({ runId, status: "completed", taskId, provider: "gemini", delivery: "telegram" });
+    // The job stores the answer and queues it; it never waits on Telegram.
+    expect(result).toMatchObject({ runId, status: "completed", taskId, provider: "gemini", delivery: "outbox" });
 
     // Routed like every LLM task: the cheapest tier, one call, in the ledger under the brief's task id.
     expect(fakes!.gemini.requests).toHaveLength(1);
@@ -199,19 +224,21 @@ describe("research briefs", () => {
     const task = await db.pool.query("SELECT status, output FROM llm_tasks WHERE task_id = $1", [taskId]);
     expect(task.rows).toEqual([{ status: "completed", output: LONG_ANSWER }]);
 
-    // Stored, linked to the run.
-    const brief = await getBrief(db.pool, runId);
-    expect(brief).toMatchObject({ runId, asOf: AS_OF, taskId, status: "completed", output: LONG_ANSWER, provider: "gemini", prompt, deliveryStatus: "delivered" });
+    // Stored, linked to the run, and delivered from the outbox in one claim: two deliverers compete for it,
+    // one sends every part.
+    const brief = await deliveredBrief(runId);
+    expect(brief).toMatchObject({ runId, asOf: AS_OF, taskId, status: "completed", output: LONG_ANSWER, provider: "gemini", prompt, deliveryStatus: "delivered", deliveryAttempts: 1 });
 
-    // Telegram: every part ≤ 4096 characters, in order, nothing lost.
+    // Telegram: every part ≤ 4096 characters, in order, each once, nothing lost.
     const message = briefMessage({ runId, asOf: AS_OF }, LONG_ANSWER, DASHBOARD);
     const expected = splitMessage(message);
     expect(message.length).toBeGreaterThan(3 * 4096);
     expect(expected.length).toBe(4);
     expect(brief!.parts).toBe(4);
     expect(result.parts).toBe(4);
-    const sent = (await telegram!.waitForSent(4, CHAT)).map((m) => m.text!);
+    const sent = telegram!.sent(CHAT).map((m) => m.text!);
     expect(sent).toEqual(expected);
+    expect(telegram!.requests.filter((r) => r.method === "sendMessage")).toHaveLength(4);
     for (const part of sent) expect(part.length).toBeLessThanOrEqual(4096);
     expect(sent.join("\n")).toBe(message);
     expect(sent[0]).toContain(`📝 Research brief · run ${runId} (as of ${AS_OF})\n🔗 ${DASHBOARD}/dashboard/runs/${runId}`);
@@ -221,31 +248,58 @@ describe("research briefs", () => {
     expect(await runPageBrief(runId)).toMatchObject({ runId, taskId, status: "completed", output: LONG_ANSWER, deliveryStatus: "delivered", parts: 4 });
     expect(renderPage("run", `Run ${runId}`, { base: "/dashboard", boardPath: "/admin/queues", readOnly: true }, { runId })).toContain('<section id="research-brief"><h2>Research brief</h2><div id="brief"');
 
-    // Idempotent per run: the same job id again neither calls the provider again nor posts again.
-    await tf!.fleet.queue(llmKind).add("research-brief", { node: "brief", runId, asOf: AS_OF, assets: ASSETS }, { jobId: researchBriefJobId(runId) });
-    expect((await settled(tf!, researchBriefJobId(runId))).state).toBe("completed");
+    // Idempotent per run: the job run again (a retry, a resumed flow) neither calls the provider again nor
+    // queues the brief again; a delivery pass finds nothing due.
+    const queue = tf!.fleet.queue(llmKind);
+    await (await queue.getJob(researchBriefJobId(runId)))!.remove();
+    await queue.add("research-brief", { node: "brief", runId, asOf: AS_OF, assets: ASSETS }, { jobId: researchBriefJobId(runId) });
+    expect((await settled(tf!, researchBriefJobId(runId))).job.returnvalue).toMatchObject({ status: "completed", delivery: "outbox", parts: 4 });
+    expect(await deliverers[0]!.deliverDue()).toEqual({ sent: 0, failed: 0 });
     expect(fakes!.gemini.requests).toHaveLength(1);
     expect(telegram!.sent(CHAT)).toHaveLength(4);
+    expect(await getBrief(db.pool, runId)).toMatchObject({ deliveryStatus: "delivered", deliveryAttempts: 1 });
   });
 
-  it("Telegram failing mid-brief: the job's retry resumes after the last part a chat accepted, without asking the model again", async () => {
+  it("Telegram failing mid-brief: the outbox retries after a backoff and resumes after the last part a chat accepted", async () => {
     await startFlow({ mode: "on", providersConfigured: true });
     await startLlm();
     fakes!.gemini.script({ type: "ok", text: LONG_ANSWER });
     const ok = { status: 200, body: { ok: true, result: { message_id: 1, date: 0, chat: { id: Number(CHAT), type: "private" }, text: "part" } } };
-    // Part 1 accepted, part 2 hits a 502: the attempt fails; the retry sends parts 2.. only.
+    // Part 1 accepted, part 2 hits a 502: the delivery attempt ends; the next one sends parts 2.. only.
     telegram!.script("sendMessage", ok, serverError(502));
     const { runId, state } = await runToEnd();
     expect(state).toBe("completed");
     const { state: briefState, job } = await settled(tf!, researchBriefJobId(runId));
     expect(briefState).toBe("completed");
-    expect(job.attemptsMade).toBe(2);
+    expect(job.attemptsMade).toBe(1);
     const parts = splitMessage(briefMessage({ runId, asOf: AS_OF }, LONG_ANSWER, DASHBOARD));
+    expect(await deliveredBrief(runId)).toMatchObject({ deliveryStatus: "delivered", deliveredParts: { [CHAT]: parts.length }, deliveryError: null, deliveryAttempts: 2 });
     expect(telegram!.sent(CHAT).map((m) => m.text)).toEqual(parts);
     expect(fakes!.gemini.requests).toHaveLength(1);
-    expect(await getBrief(db.pool, runId)).toMatchObject({ deliveryStatus: "delivered", deliveredParts: { [CHAT]: parts.length }, deliveryError: null });
     // The failed attempt is logged with Telegram's answer.
-    expect(tf!.log.lines.some((l) => l.includes("research brief delivery: Telegram 502"))).toBe(true);
+    const failed = tf!.log.records().filter((r) => r.msg === "research brief delivery failed; will retry");
+    expect(failed).toEqual([expect.objectContaining({ runId, attempt: 1, err: "Telegram 502: Bad Gateway" })]);
+  });
+
+  it("Telegram unreachable while the brief is written: nothing is lost; it is delivered once Telegram is back, each part once", async () => {
+    await startFlow({ mode: "on", providersConfigured: true });
+    await startLlm();
+    fakes!.gemini.script({ type: "ok", text: LONG_ANSWER });
+    telegram!.setDown(true);
+    const { runId, state } = await runToEnd();
+    expect(state).toBe("completed");
+    expect((await settled(tf!, researchBriefJobId(runId))).state).toBe("completed");
+    // Pending in the outbox, retried with a backoff while Telegram stays down.
+    const pending = await poll(async () => {
+      const b = await getBrief(db.pool, runId);
+      return b && b.deliveryAttempts >= 2 ? b : undefined;
+    }, "two failed delivery attempts", 20_000);
+    expect(pending).toMatchObject({ status: "completed", deliveryStatus: "pending", deliveredParts: {}, deliveryError: expect.stringMatching(/^Telegram unreachable/) });
+    expect(telegram!.sent()).toEqual([]);
+    telegram!.setDown(false);
+    const parts = splitMessage(briefMessage({ runId, asOf: AS_OF }, LONG_ANSWER, DASHBOARD));
+    expect(await deliveredBrief(runId)).toMatchObject({ deliveryStatus: "delivered", deliveredParts: { [CHAT]: parts.length }, deliveryError: null });
+    expect(telegram!.sent(CHAT).map((m) => m.text)).toEqual(parts);
   });
 
   it("a brief that fails does not change the run: the run completed, the brief is recorded as failed", async () => {

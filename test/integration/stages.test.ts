@@ -1,5 +1,5 @@
 // Stage jobs on the real sample data through the real flow: values follow the conventions, warm-ups are
-// NULL, re-runs write nothing, an incremental refresh writes only the dirty window and equals a full one.
+// NULL, re-runs write nothing, an incremental refresh sends only the rows that change and equals a full one.
 import { copyFileSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -120,6 +120,12 @@ describe("stage jobs", () => {
     expect(await written("ta", "2022-11-15")).toBe(1);
     expect(await written("features", "2022-11-15")).toBe(1);
     expect(await written("ema", "2022-11-15")).toBe(7 + 2 * 7);
+    // The inputs up to the watermark are unchanged (their fingerprint matches): PostgreSQL gets only the rows
+    // that change, not the lookback window.
+    for (const stage of ["ema", "returns", "volatility", "ta", "features"]) {
+      const d = (await Job.fromId(tf.fleet.queue(stageKind), `stage.${stage}.INCR.2022-11-15`))?.returnvalue.details;
+      expect(d, stage).toMatchObject({ prevN: src.length - 2, rowsSent: await written(stage, "2022-11-15") });
+    }
     const snapshot = async () =>
       (await db.pool.query(
         `SELECT md5(string_agg(f::text, '|' ORDER BY ts)) AS h FROM daily_features f JOIN assets USING (asset_id) WHERE symbol = 'INCR'`,
@@ -131,6 +137,26 @@ describe("stage jobs", () => {
       expect((await Job.fromId(tf.fleet.queue(stageKind), job.id!))?.returnvalue.rowsWritten, stage).toBe(0);
     }
     expect(await snapshot()).toBe(incremental);
+  });
+
+  it("a revised bar before the watermark changes the fingerprint: the lookback window is rewritten, equal to a full recompute", async () => {
+    const src = readFileSync(join(dir, "full.csv"), "utf8").trim().split("\n");
+    const i = src.length - 10;
+    const f = src[i]!.split(",");
+    f[4] = String(Number(f[4]) * 1.01);
+    f[2] = String(Math.max(Number(f[2]), Number(f[4])));
+    src[i] = f.join(",");
+    writeFileSync(join(dir, "revised.csv"), src.join("\n"));
+    await importPrices(db.pool, join(dir, "revised.csv"), "INCR", "CRYPTO");
+    await run(["INCR"], "2022-11-15", 3);
+    const ema = (await Job.fromId(tf.fleet.queue(stageKind), "stage.ema.INCR.2022-11-15.r3"))?.returnvalue;
+    expect(ema?.details).toMatchObject({ from: src.length - 1 - 200, rowsSent: 200 * (7 + 2 * 7) });
+    expect(ema?.rowsWritten).toBeGreaterThan(0);
+    for (const stage of ["ema", "returns", "volatility", "ta", "features"] as const) {
+      const job = await enqueue(tf.fleet, stageKind, { stage, asset: "INCR", asOf: "2022-11-15", full: true, rerun: 8 });
+      await poll(async () => (await Job.fromId(tf.fleet.queue(stageKind), job.id!))?.isCompleted(), `full ${stage}`, 60_000);
+      expect((await Job.fromId(tf.fleet.queue(stageKind), job.id!))?.returnvalue.rowsWritten, stage).toBe(0);
+    }
   });
 
   it("the quality rollups summarise the checks per hour and per day (idempotently)", async () => {

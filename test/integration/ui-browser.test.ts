@@ -63,7 +63,7 @@ let broken: number;
 async function dailyRefresh(asOf: string): Promise<void> {
   const { runId } = runKey(asOf, ["BTC-USD"]);
   await enqueue(tf.fleet, maintenanceKind, { task: "daily-refresh", assets: ["BTC-USD"], asOf });
-  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.flow), `run.${runId}`))?.isCompleted(), `run ${runId}`, 30_000);
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.flow), `run.${runId}`))?.isCompleted(), `run ${runId}`, 120_000);
 }
 
 beforeAll(async () => {
@@ -94,9 +94,9 @@ beforeAll(async () => {
   const wf = await enqueueWalkForward(tf.fleet, { asset: "BTC-USD", strategy: "ema_cross", fast: [5, 20, 5], slow: [30, 60, 10], train: 365, test: 365, feeBps: 10 }, bars.dates.length);
   walkForwardId = wf.walkForwardId;
   const task = await enqueue(tf.fleet, llmKind, { node: "task", taskId: newTaskId(), prompt: "Summarise today's daily refresh." });
-  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), sweep.rootJobId))?.isCompleted(), "sweep ranking");
-  await poll(async () => (await Job.fromId(tf.fleet.queue(llmKind), task.id!))?.isCompleted(), "llm task");
-  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), wf.rootJobId))?.isCompleted(), "walk-forward root", 60_000);
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), sweep.rootJobId))?.isCompleted(), "sweep ranking", 120_000);
+  await poll(async () => (await Job.fromId(tf.fleet.queue(llmKind), task.id!))?.isCompleted(), "llm task", 120_000);
+  await poll(async () => (await Job.fromId(tf.fleet.queue(KINDS.backtest), wf.rootJobId))?.isCompleted(), "walk-forward root", 120_000);
   // The watcher stores the partial run and the failed signal job; a later evaluation resolves the failure
   // once its (1 s) cooldown passed without a repeat.
   await poll(async () => (await db.pool.query("SELECT count(*)::int AS n FROM observability.alerts")).rows[0].n >= 2, "alerts from the watcher", 10_000);
@@ -118,7 +118,7 @@ beforeAll(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   ({ browser, page, profile } = await launchChromium("ui-chromium-"));
-}, 90_000);
+}, 300_000);
 
 afterAll(async () => {
   if (skip) return;
@@ -269,6 +269,29 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     await page.hover("#heatmap", { position: { x: 300, y: 200 } });
     expect(await page.textContent("#heatmap-tip")).toMatch(/fast \d+ · slow \d+ → Sharpe/);
     await shot(page, "backtests");
+  });
+
+  it("sweep research: the DSR next to the best, the PBO with its λ histogram and the OOS-vs-IS scatter of the IS-best", async () => {
+    await open(`/dashboard/backtests?sweep=${encodeURIComponent(sweepId)}`);
+    const r = (await db.pool.query("SELECT dsr, pbo, s, splits, best_fast, best_slow, lambda_hist_counts FROM sweep_research WHERE sweep_id = $1", [sweepId])).rows[0];
+    expect(r.pbo, "the sweep's PBO was computed").not.toBeNull();
+    // As the page formats them.
+    const [dsr, pbo] = [r.dsr, r.pbo].map((x: number) => x.toLocaleString("en-US", { minimumFractionDigits: 3, maximumFractionDigits: 3 }));
+    const row = await page.$$eval("#sweeps tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+    expect(row).toHaveLength(1);
+    expect(row[0]).toEqual(expect.arrayContaining([dsr, pbo]));
+    const text = await page.textContent("#research");
+    expect(text).toContain(`best ${r.best_fast}/${r.best_slow}: DSR ${dsr}`);
+    expect(text).toContain(`PBO ${pbo} (S = ${r.s}, ${r.splits.toLocaleString("en-US")} splits`);
+    expect(r.lambda_hist_counts.reduce((a: number, b: number) => a + b, 0)).toBe(r.splits);
+    // Both charts are drawn: the histogram's bars and the scatter's points with its fitted line.
+    expect(await page.isVisible(".research-charts")).toBe(true);
+    expect(await canvasInk(page, "#lambda-hist")).toBeGreaterThan(500);
+    expect(await canvasInk(page, "#oos-is")).toBeGreaterThan(300);
+    // The sweeps table, its heatmap and the research section: what a researcher reads about one sweep.
+    const top = (await page.locator("section:has(#sweeps)").boundingBox())!;
+    const bottom = (await page.locator("section:has(#research)").boundingBox())!;
+    await page.screenshot({ path: resolve(SHOTS, "sweep-research.png"), fullPage: true, clip: { x: 0, y: top.y, width: 1440, height: bottom.y + bottom.height - top.y + 16 } });
   });
 
   it("walk-forwards: the list links to a walk-forward's page with its windows, chosen parameters and curves", async () => {

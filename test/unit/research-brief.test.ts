@@ -28,8 +28,9 @@ const ctx: ResearchBriefContext = {
     { symbol: "BTC-USD", strategy: "rsi_14_30_70", event: "closed", entryDate: "2022-11-01", entryPrice: 20_400, exitDate: "2022-11-15", exitPrice: 16_700.25 },
   ],
   sweeps: [
-    { symbol: "BTC-USD", sweepId: "BTC-USD-ema_cross-sw-1", strategy: "ema_cross", combos: 210, finishedAt: "2022-11-14 09:00", bestFast: 12, bestSlow: 48, bestSharpe: 1.8765, bestTotalReturn: 2.5, dsr: 0.9731, pbo: 0.125, researchSkipped: null },
-    { symbol: "SPY", sweepId: "SPY-ema_cross-sw-2", strategy: "ema_cross", combos: 4, finishedAt: "2022-11-13 09:00", bestFast: null, bestSlow: null, bestSharpe: null, bestTotalReturn: null, dsr: null, pbo: null, researchSkipped: "fewer than 2 returns per block" },
+    { symbol: "BTC-USD", sweepId: "BTC-USD-ema_cross-sw-1", strategy: "ema_cross", combos: 210, finishedAt: "2022-11-14 09:00", bestFast: 12, bestSlow: 48, bestSharpe: 1.8765, bestTotalReturn: 2.5, dsr: 0.9731, pbo: 0.125, researchSkipped: null, pboSkipped: null },
+    { symbol: "SPY", sweepId: "SPY-ema_cross-sw-2", strategy: "ema_cross", combos: 4, finishedAt: "2022-11-13 09:00", bestFast: null, bestSlow: null, bestSharpe: null, bestTotalReturn: null, dsr: null, pbo: null, researchSkipped: "fewer than 2 returns per block", pboSkipped: null },
+    { symbol: "ETH-USD", sweepId: "ETH-USD-ema_cross-sw-3", strategy: "ema_cross", combos: 500_500, finishedAt: "2022-11-12 09:00", bestFast: 20, bestSlow: 90, bestSharpe: 1.25, bestTotalReturn: 4, dsr: 0.8123, pbo: null, researchSkipped: null, pboSkipped: "N = 500500 combinations: PBO is computed for sweeps of up to 100000" },
   ],
   walkForwards: [
     {
@@ -75,6 +76,8 @@ describe("buildResearchBriefPrompt", () => {
       "- BTC-USD ema_cross sweep BTC-USD-ema_cross-sw-1 (210 combinations, finished 2022-11-14 09:00 UTC): best fast 12 / slow 48, Sharpe 1.88, total return 250.00%; DSR 0.973, PBO 0.125",
     );
     expect(prompt).toContain("SPY-ema_cross-sw-2 (4 combinations, finished 2022-11-13 09:00 UTC): best combination unknown; DSR/PBO n/a (fewer than 2 returns per block)");
+    // A sweep over the PBO's size limit keeps its DSR, and says why the PBO alone is missing.
+    expect(prompt).toContain("best fast 20 / slow 90, Sharpe 1.25, total return 400.00%; DSR 0.812, PBO n/a (N = 500500 combinations: PBO is computed for sweeps of up to 100000)");
   });
 
   it("carries the walk-forward's chosen parameters per window and their drift", () => {

@@ -12,7 +12,7 @@ import { recordSweep, saveSweepResults, topSweepResults, type SweepTopRow } from
 import { DEFAULT_PBO_BLOCKS, type SweepRow } from "../../compute/backtest/sweep.ts";
 import { emaGridPairs, emaGridSize } from "../../compute/backtest/sweep-grid.ts";
 import { stitch, type HindsightBest, type HindsightInput, type WindowInput, type WindowResult } from "../../compute/backtest/walk-forward.ts";
-import { researchTooLarge, type SweepResearch, type SweepResearchInput } from "../../compute/research/sweep-research.ts";
+import { PBO_MAX_COMBINATIONS, pboTooLarge, type SweepResearch, type SweepResearchInput } from "../../compute/research/sweep-research.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { BacktestResult as JobResult, SweepResearchSummary } from "../../queues/kinds/backtest.ts";
 import { backtestKind } from "../../queues/registry.ts";
@@ -28,15 +28,21 @@ import { paramsHash } from "../../compute/backtest/hash.ts";
 type Payload = PayloadOf<typeof backtestKind>;
 const DEFAULT_FEE_BPS = 10;
 
-export function backtestProcessor(deps: WorkerDeps): Processor<typeof backtestKind> {
+export interface BacktestProcessorOptions {
+  /** The largest sweep whose PBO is computed (compute/research/sweep-research.ts pboTooLarge); tests lower it. */
+  pboMaxCombinations?: number;
+}
+
+export function backtestProcessor(deps: WorkerDeps, opts: BacktestProcessorOptions = {}): Processor<typeof backtestKind> {
+  const pboMax = opts.pboMaxCombinations ?? PBO_MAX_COMBINATIONS;
   return async (p, ctx) => {
     switch (p.mode) {
       case "signal":
         return signalBacktest(deps, p, ctx);
       case "sweep-chunk":
-        return sweepChunk(deps, p, ctx);
+        return sweepChunk(deps, p, ctx, pboMax);
       case "sweep-rank":
-        return sweepRank(deps, p, ctx);
+        return sweepRank(deps, p, ctx, pboMax);
       case "wf-window":
         return walkForwardWindow(deps, p, ctx);
       case "wf-root":
@@ -75,14 +81,14 @@ async function signalBacktest(deps: WorkerDeps, p: Extract<Payload, { mode: "sig
   return { mode: "signal", runIds: [runId], featureVersionHash: featureHash, sharpe: bt.metrics.sharpe, totalReturn: bt.metrics.total_return, trades: bt.metrics.trades };
 }
 
-async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-chunk" }>, ctx: JobContext): Promise<JobResult> {
+async function sweepChunk(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-chunk" }>, ctx: JobContext, pboMax: number): Promise<JobResult> {
   const asset = await findAsset(deps.pool, p.asset);
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
   const bars = await loadBars(deps.pool, asset.asset_id, "9999-12-31");
   if (bars.dates.length < 2) throw new PermanentError(`${p.asset} has fewer than 2 bars`);
-  // A sweep too large for its research needs no block summaries: neither computed nor stored.
+  // A sweep too large for its PBO needs no block summaries: neither computed nor stored (SR, g3, g4 still are: the DSR's).
   const size = await sweepSize(deps, p.sweepId, ctx.job);
-  const blockSummaries = size === undefined || researchTooLarge(size) === null;
+  const blockSummaries = size === undefined || pboTooLarge(size, pboMax) === null;
   const rows = await deps.compute.run<object, SweepRow[]>(
     "sweepChunk",
     { open: bars.open, close: bars.close, dates: bars.dates, pairs: p.combos, feeBps: p.feeBps, periodsPerYear: asset.periods_per_year, pboBlocks: p.s ?? DEFAULT_PBO_BLOCKS, blockSummaries },
@@ -120,7 +126,7 @@ function gridSize(grid: Extract<Payload, { mode: "sweep-rank" }>["grid"], fallba
   }
 }
 
-async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-rank" }>, ctx: JobContext): Promise<JobResult> {
+async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-rank" }>, ctx: JobContext, pboMax: number): Promise<JobResult> {
   const asset = await findAsset(deps.pool, p.asset);
   if (!asset) throw new PermanentError(`unknown asset ${p.asset}`);
   const s = p.s ?? DEFAULT_PBO_BLOCKS;
@@ -128,7 +134,7 @@ async function sweepRank(deps: WorkerDeps, p: Extract<Payload, { mode: "sweep-ra
   const failed = chunks.filter((c) => !c.ok);
   const evaluated = chunks.reduce((n, c) => n + ((c.value as JobResult | undefined)?.evaluated ?? 0), 0);
   const top = await topSweepResults(deps.pool, p.sweepId, p.topN);
-  const research = await researchOf(deps, p.sweepId, s, failed.length, chunks.length, gridSize(p.grid, evaluated), top, ctx.signal);
+  const research = await researchOf(deps, { sweepId: p.sweepId, s, failedChunks: failed.length, chunks: chunks.length, size: gridSize(p.grid, evaluated), pboMax }, top, ctx.signal);
   const topWithPsr = top.map((r, i) => ({ ...r, psr: research.psr[i] ?? null }));
   await inTransaction(deps.pool, async (db) => {
     await recordSweep(db, { sweepId: p.sweepId, assetId: asset.asset_id, strategy: p.strategy, grid: p.grid, feeBps: p.feeBps, combos: evaluated, chunks: chunks.length, failedChunks: failed.length, top: topWithPsr });
@@ -150,18 +156,29 @@ interface Research {
   summary: SweepResearchSummary;
 }
 
+interface ResearchOf {
+  sweepId: string;
+  s: number;
+  failedChunks: number;
+  chunks: number;
+  /** N, the grid's combinations. */
+  size: number;
+  /** The PBO's size limit (pboTooLarge). */
+  pboMax: number;
+}
+
 /**
  * DSR, PSR of the top and PBO over every combination's stored statistics, computed in a compute thread.
  * A grid with failed chunks is incomplete (its DSR would count fewer trials than were run), so it is skipped
- * like a grid too small for the statistics, and so is a grid too large for them (researchTooLarge: its chunks
- * stored no block summaries); the ranking itself never fails over research.
+ * like a grid too small for the statistics. A grid too large for the PBO (pboTooLarge: its chunks stored no
+ * block summaries, so none are loaded) still gets its DSR, with the PBO's skip reason; the ranking itself
+ * never fails over research.
  */
-async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedChunks: number, chunks: number, size: number, top: SweepTopRow[], signal: AbortSignal): Promise<Research> {
+async function researchOf(deps: WorkerDeps, q: ResearchOf, top: SweepTopRow[], signal: AbortSignal): Promise<Research> {
+  const { sweepId, s } = q;
   const skip = (reason: string): Research => ({ psr: [], record: { sweepId, s, skipped: reason }, summary: { skipped: reason, s } });
-  if (failedChunks) return skip(`${failedChunks} of ${chunks} chunks failed: the grid is incomplete`);
-  const tooLarge = researchTooLarge(size);
-  if (tooLarge) return skip(tooLarge);
-  const st = await loadSweepStats(deps.pool, sweepId, s);
+  if (q.failedChunks) return skip(`${q.failedChunks} of ${q.chunks} chunks failed: the grid is incomplete`);
+  const st = await loadSweepStats(deps.pool, sweepId, s, pboTooLarge(q.size, q.pboMax) === null);
   if (st.missing) return skip(`${st.missing} combinations were stored without research statistics (before migration 033)`);
   if (st.t.length > 1) return skip(`combinations have different numbers of returns (${st.t.join(", ")}): the bars changed while the sweep ran`);
   const index = new Map(Array.from(st.fast, (f, i) => [`${f}/${st.slow[i]}`, i]));
@@ -174,15 +191,16 @@ async function researchOf(deps: WorkerDeps, sweepId: string, s: number, failedCh
     blockMean: st.blockMean,
     blockM2: st.blockM2,
     psrOf: Int32Array.from(top, (r) => index.get(`${r.fast}/${r.slow}`)!),
+    pboMaxCombinations: q.pboMax,
   };
   const r = await deps.compute.run<SweepResearchInput, SweepResearch>("sweepResearch", input, signal);
   if (r.skipped !== null) return skip(r.skipped);
   const best = { fast: st.fast[r.dsr.bestIndex]!, slow: st.slow[r.dsr.bestIndex]! };
-  return {
-    psr: r.psr,
-    record: { sweepId, s, skipped: null, dsr: r.dsr, pbo: r.pbo, bestFast: best.fast, bestSlow: best.slow },
-    summary: { skipped: null, s, n: r.dsr.n, t: r.dsr.t, dsr: r.dsr.dsr, best, pbo: r.pbo.pbo, splits: r.pbo.splits },
-  };
+  const head = { skipped: null, s, n: r.dsr.n, t: r.dsr.t, dsr: r.dsr.dsr, best };
+  const record = { sweepId, s, skipped: null, dsr: r.dsr, bestFast: best.fast, bestSlow: best.slow };
+  return r.pbo
+    ? { psr: r.psr, record: { ...record, pbo: r.pbo, pboSkipped: null }, summary: { ...head, pbo: r.pbo.pbo, splits: r.pbo.splits, pboSkipped: null } }
+    : { psr: r.psr, record: { ...record, pbo: null, pboSkipped: r.pboSkipped }, summary: { ...head, pbo: null, splits: null, pboSkipped: r.pboSkipped } };
 }
 
 /** One walk-forward window: the grid on its train range and the chosen combination on its test range. */

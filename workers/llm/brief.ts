@@ -2,15 +2,14 @@
 // as a child it waits on, so nothing here can change the run's status). It builds the prompt from the
 // database (templates/research-brief.ts), runs it as an ordinary LLM task (same routing, budgets, ledger
 // and crash-safety as every task; the task id derives from the run id), stores the answer linked to the
-// run (research_briefs) and posts it through the notifier in parts of at most 4096 characters, in order,
-// resuming after the last part a chat accepted when the job re-runs.
+// run (research_briefs) and queues it in the delivery outbox: the deliverer (alerts/deliver.ts, in the bot
+// process) posts it to Telegram in parts of at most 4096 characters, in order, each part once, retrying
+// through an outage. The job never waits on Telegram.
 import { DelayedError } from "bullmq";
 import { latestSweeps, latestWalkForwards, positionsAsOf, qualityAsOf } from "../../db/repos/research-context.ts";
-import { beginBrief, completeBrief, failBrief, getBrief, recordPartsDelivered, setBriefDelivery, type BriefRow } from "../../db/repos/research-briefs.ts";
-import { DASHBOARD_PATH } from "../../alerts/links.ts";
-import { logNotifier } from "../../alerts/notify.ts";
+import { beginBrief, completeBrief, failBrief, getBrief, queueBriefDelivery } from "../../db/repos/research-briefs.ts";
+import { briefMessage } from "../../alerts/notify.ts";
 import { splitMessage } from "../../alerts/split.ts";
-import { DeliveryError } from "../../alerts/telegram.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { RunSummary } from "../../queues/kinds/flow.ts";
@@ -57,8 +56,11 @@ export async function runBrief(p: BriefPayload, ctx: JobContext, deps: LlmDeps):
     await completeBrief(deps.pool, p.runId, { output: r.text, provider: r.provider, model: r.model, parts: splitMessage(briefMessage(p, r.text, deps.dashboardBase)).length });
     brief = (await getBrief(deps.pool, p.runId))!;
   }
-  const delivered = await deliver(brief, p, ctx, deps);
-  return { runId: p.runId, status: "completed", taskId, provider: brief.provider ?? "", parts: delivered.parts, delivery: delivered.via };
+  // Also when the job re-runs after a crash between storing the answer and queueing it; a delivery already
+  // queued or finished is left alone, so nothing is posted twice.
+  await queueBriefDelivery(deps.pool, p.runId);
+  ctx.log.info({ runId: p.runId, parts: brief.parts }, "research brief stored; queued for delivery");
+  return { runId: p.runId, status: "completed", taskId, provider: brief.provider ?? "", parts: brief.parts ?? 0, delivery: "outbox" };
 }
 
 /** The run root's summary once it is completed; a run root that failed or is gone yields a summary saying so. */
@@ -86,41 +88,4 @@ async function researchContext(deps: LlmDeps, run: RunSummary): Promise<Research
     latestWalkForwards(deps.pool, symbols),
   ]);
   return { run, quality, positions, sweeps, walkForwards };
-}
-
-/** What the chat receives: a header with the run page's link, then the answer. */
-export function briefMessage(p: Pick<BriefPayload, "runId" | "asOf">, answer: string, dashboardBase?: string): string {
-  const link = dashboardBase ? `\n🔗 ${dashboardBase}${DASHBOARD_PATH}/runs/${encodeURIComponent(p.runId)}` : "";
-  return `📝 Research brief · run ${p.runId} (as of ${p.asOf})${link}\n\n${answer}`;
-}
-
-/**
- * Sends the parts each chat has not accepted yet, in order, recording each one. A transient failure fails
- * the attempt (the job's retries resume after the last accepted part; the answer is not asked for again);
- * a permanent one (400/403) marks the delivery failed and leaves the brief stored.
- */
-async function deliver(brief: BriefRow, p: BriefPayload, ctx: JobContext, deps: LlmDeps): Promise<{ parts: number; via: string }> {
-  const notifier = deps.notifier ?? logNotifier(deps.log);
-  const parts = splitMessage(briefMessage(p, brief.output ?? "", deps.dashboardBase));
-  if (brief.deliveryStatus !== "pending") return { parts: parts.length, via: notifier.name };
-  try {
-    for (const chat of notifier.chatIds) {
-      for (let i = brief.deliveredParts[chat] ?? 0; i < parts.length; i++) {
-        await notifier.send(chat, parts[i]!);
-        await recordPartsDelivered(deps.pool, p.runId, chat, i + 1);
-      }
-    }
-  } catch (err) {
-    const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error)?.message ?? String(err), { permanent: false });
-    if (e.opts.permanent) {
-      await setBriefDelivery(deps.pool, p.runId, "failed", e.message);
-      ctx.log.error({ runId: p.runId, err: e.message }, "research brief cannot be delivered to Telegram; kept in research_briefs");
-      return { parts: parts.length, via: notifier.name };
-    }
-    await setBriefDelivery(deps.pool, p.runId, "pending", e.message);
-    throw new Error(`research brief delivery: ${e.message}`);
-  }
-  await setBriefDelivery(deps.pool, p.runId, notifier.name === "log" ? "disabled" : "delivered");
-  ctx.log.info({ runId: p.runId, parts: parts.length, chats: notifier.chatIds.length, via: notifier.name }, "research brief delivered");
-  return { parts: parts.length, via: notifier.name };
 }

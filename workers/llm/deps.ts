@@ -2,7 +2,6 @@
 // providers and budgets to llmDeps).
 import type { Pool } from "../../db/pool.ts";
 import { dashboardBase } from "../../alerts/links.ts";
-import { notifierFromConfig, type Notifier } from "../../alerts/notify.ts";
 import type { Fleet } from "../../queues/fleet.ts";
 import type { Budget } from "../../queues/quota.ts";
 import type { Logger } from "../../ops/logger.ts";
@@ -23,8 +22,6 @@ export interface LlmDeps {
   quota: LlmQuota;
   prices: PriceTable;
   retry: RetryPolicy;
-  /** Where research briefs are posted (Telegram, or the log when unset). */
-  notifier?: Notifier;
   /** The web process's base URL, for the run page's link in a brief. */
   dashboardBase?: string;
 }
@@ -35,7 +32,6 @@ export interface LlmDepsOptions {
   tierOrder?: readonly Tier[];
   prices?: PriceTable;
   retry?: RetryPolicy;
-  notifier?: Notifier;
   dashboardBase?: string;
 }
 
@@ -55,7 +51,6 @@ export function llmDepsFromConfig(deps: Base & Pick<WorkerDeps, "cfg">): LlmDeps
     providers,
     tierOrder: cfg.LLM_TIER_ORDER,
     prices: priceTable(cfg.LLM_PRICES),
-    notifier: notifierFromConfig(cfg, deps.log),
     dashboardBase: dashboardBase(cfg),
   });
 }
@@ -71,7 +66,6 @@ function assemble(base: Base, quota: LlmQuota, o: Omit<LlmDepsOptions, "budgets"
     quota,
     prices: o.prices ?? priceTable(),
     retry: o.retry ?? DEFAULT_RETRY,
-    ...(o.notifier ? { notifier: o.notifier } : {}),
     ...(o.dashboardBase ? { dashboardBase: o.dashboardBase } : {}),
   };
 }

@@ -1,9 +1,9 @@
-// Stage jobs: load an asset's bars, compute in a thread, write the dirty window as idempotent upserts,
-// advance the watermark. Each stage is its own job in the daily-refresh flow.
+// Stage jobs: load an asset's bars, compute in a thread, send the rows that may have changed (window.ts) as
+// idempotent upserts, advance the watermark with the inputs' fingerprint. Each stage is its own job in the daily-refresh flow.
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { upsertColumns } from "../../db/repos/columns.ts";
-import { getWatermark, setWatermark } from "../../db/repos/feature-state.ts";
-import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
+import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
+import { FEATURE_INPUT_COLUMNS, loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { loadBars, type Bars } from "../../db/repos/prices.ts";
 import { inTransaction } from "../../db/pool.ts";
@@ -18,7 +18,8 @@ import type { JobContext, Processor } from "../runtime.ts";
 import { TIMEFRAMES } from "../../compute/indicators/timeframe.ts";
 import { STAGE_LOOKBACK, type Columns, type EmaStageOutput } from "../../compute/indicators/stages.ts";
 import { runQuality } from "./quality/run.ts";
-import { stackColumns, windowColumns, windowStart } from "./window.ts";
+import { fingerprint } from "./fingerprint.ts";
+import { planWrite, rowsToWrite, stackColumns, windowColumns, type WritePlan } from "./window.ts";
 
 export interface StageDeps extends WorkerDeps {
   compute: ComputePool;
@@ -44,45 +45,82 @@ export function stageProcessor(deps: StageDeps): Processor<typeof stageKind> {
       const q = await runQuality(c);
       return { stage: p.stage, asset: p.asset, rowsWritten: q.rowsWritten, details: { ...span, ...q.details } };
     }
-    return { stage: p.stage, asset: p.asset, rowsWritten: await refresh(c), details: span };
+    const r = await refresh(c);
+    return { stage: p.stage, asset: p.asset, rowsWritten: r.written, details: { ...span, rowsSent: r.sent, ...r.plan } };
   };
 }
 
 const compute = <T>(c: Ctx, input: StageComputeInput) => c.deps.compute.run<StageComputeInput, T>("stageCompute", input, c.job.signal);
 
-async function refresh(c: Ctx): Promise<number> {
+/** The input over its first n bars (its settings kept). */
+function prefixOf(input: StageComputeInput, n: number): StageComputeInput {
+  const cut = <O extends object>(o: O) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, (v as Float64Array | string[]).slice(0, n)])) as unknown as O;
+  return "bars" in input ? { ...input, bars: cut(input.bars) } : { ...input, cols: cut(input.cols) };
+}
+
+/** The settings of a compute input (everything but its arrays), part of the inputs' fingerprint. */
+const settingsOf = (input: StageComputeInput, extra: string) => JSON.stringify({ ...input, bars: undefined, cols: undefined, extra });
+
+interface Refreshed {
+  written: number;
+  sent: number;
+  plan: WritePlan;
+}
+
+async function refresh(c: Ctx): Promise<Refreshed> {
   const { p, asset, bars, deps } = c;
   const stage = p.stage as Exclude<Payload["stage"], "quality">;
-  const from = windowStart(bars.dates, await getWatermark(deps.pool, asset.asset_id, stage), STAGE_LOOKBACK[stage], p.full ?? false);
   const sb = { dates: bars.dates, open: bars.open, high: bars.high, low: bars.low, close: bars.close };
+  const feat = stage === "features" ? await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf) : undefined;
+  const input: StageComputeInput =
+    stage === "ema" ? { stage, bars: sb, timeframes: [...deps.emaTimeframes], session: asset.session_type }
+    : stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year }
+    : stage === "features" ? { stage, cols: feat as never }
+    : { stage, bars: sb };
+  const dates = feat?.dates ?? bars.dates;
+  const n = dates.length;
+  const settings = settingsOf(input, feat ? asset.asset_class : "");
+  const valueCols = feat ? FEATURE_INPUT_COLUMNS.map((k) => feat[k]!) : [bars.open, bars.high, bars.low, bars.close];
+  const hashOf = (bars: number) => fingerprint(bars, dates, valueCols, settings);
+  const plan = planWrite(dates, await getStageState(deps.pool, asset.asset_id, stage), STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
+  const inputHash = hashOf(n);
+  if ("prevN" in plan && plan.prevN === n) {
+    await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, 0, undefined, inputHash);
+    return { written: 0, sent: 0, plan };
+  }
+  // The computation over the stored bars, to find the earlier rows that change (only with a matching fingerprint).
+  const both = async <T>() => Promise.all([compute<T>(c, input), "prevN" in plan ? compute<T>(c, prefixOf(input, plan.prevN)) : undefined]);
   let written: number;
+  let sent: number;
   switch (stage) {
     case "ema": {
-      const out = await compute<EmaStageOutput>(c, { stage, bars: sb, timeframes: [...deps.emaTimeframes], session: asset.session_type });
-      const daily = stackColumns(out.daily.map((d) => ({ keys: { period: d.period }, cols: d.cols })), asset.asset_id, bars.dates, from);
-      const multi = stackColumns(out.multiTf.map((d) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols })), asset.asset_id, bars.dates, from);
+      const [out, prev] = await both<EmaStageOutput>();
+      const daily = stackColumns(out.daily.map((d, i) => ({ keys: { period: d.period }, cols: d.cols, rows: rowsToWrite(plan, n, d.cols, prev?.daily[i]!.cols) })), asset.asset_id, dates);
+      const multi = stackColumns(out.multiTf.map((d, i) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols, rows: rowsToWrite(plan, n, d.cols, prev?.multiTf[i]!.cols) })), asset.asset_id, dates);
+      sent = daily.rows + multi.rows;
       written = await inTransaction(deps.pool, async (db) => (await upsertColumns(db, EMA_DAILY, daily.data, daily.rows)) + (await upsertColumns(db, EMA_MULTI_TF, multi.data, multi.rows)));
       break;
     }
     case "returns":
     case "volatility":
     case "ta": {
-      const input: StageComputeInput = stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year } : { stage, bars: sb };
-      const cols = await compute<Columns>(c, input);
-      const w = windowColumns(asset.asset_id, bars.dates, cols, from);
+      const [cols, prev] = await both<Columns>();
+      const w = windowColumns(asset.asset_id, dates, cols, rowsToWrite(plan, n, cols, prev));
+      sent = w.rows;
       written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows);
       break;
     }
     case "features": {
-      const inputs = await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf);
-      const extras = await compute<Columns>(c, { stage, cols: inputs as never });
-      const { dates, ...cols } = inputs;
-      const w = windowColumns(asset.asset_id, dates, { ...cols, ...extras }, from);
+      const [extras, prev] = await both<Columns>();
+      // The inputs' earlier rows are unchanged (the fingerprint matched): only the computed columns can differ there.
+      const { dates: _dates, ...cols } = feat!;
+      const w = windowColumns(asset.asset_id, dates, { ...cols, ...extras }, rowsToWrite(plan, n, extras, prev));
       w.data.asset_class = new Array(w.rows).fill(asset.asset_class);
+      sent = w.rows;
       written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows);
       break;
     }
   }
-  await setWatermark(deps.pool, asset.asset_id, stage, bars.dates.at(-1)!, written);
-  return written;
+  await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, written, undefined, inputHash);
+  return { written, sent, plan };
 }

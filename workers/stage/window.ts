@@ -1,9 +1,15 @@
-// The dirty window of an incremental refresh: from `lookback` bars before the watermark to the last bar.
+// Which rows a refresh sends to PostgreSQL. When the inputs up to the watermark are unchanged (their
+// fingerprint matches the stored one), the stored rows are what the same computation over those bars gives,
+// so only rows that differ from it — the new bars, and earlier rows of whole-history definitions such as the
+// IQR outlier flags — are sent. Otherwise (first run, revised bars, state from before migration 042) the
+// window from `lookback` bars before the watermark is sent, and the upsert skips unchanged rows.
 import type { ColumnData } from "../../db/repos/columns.ts";
+import type { StageState } from "../../db/repos/feature-state.ts";
 
-/** Index of the first bar to write. */
-export function windowStart(dates: readonly string[], watermark: string | undefined, lookback: number, full: boolean): number {
-  if (full || !watermark) return 0;
+type Col = ArrayLike<number>;
+
+/** Bars up to and including the watermark. */
+export function barsThrough(dates: readonly string[], watermark: string): number {
   let lo = 0;
   let hi = dates.length;
   while (lo < hi) {
@@ -11,31 +17,64 @@ export function windowStart(dates: readonly string[], watermark: string | undefi
     if (dates[mid]! <= watermark) lo = mid + 1;
     else hi = mid;
   }
-  // lo = first bar after the watermark
-  return Math.max(0, lo - lookback);
+  return lo;
 }
 
-/** Column data for rows [from, end) of one asset, viewing (not copying) the computed arrays. */
-export function windowColumns(assetId: number, dates: readonly string[], cols: Record<string, ArrayLike<number>>, from: number): { data: ColumnData; rows: number } {
-  const rows = dates.length - from;
-  const data: ColumnData = { asset_id: new Array<number>(rows).fill(assetId), ts: dates.slice(from) };
-  for (const [k, v] of Object.entries(cols)) data[k] = (v as Float64Array).subarray ? (v as Float64Array).subarray(from) : Array.prototype.slice.call(v, from);
-  return { data, rows };
+/** Index of the first bar to write. */
+export function windowStart(dates: readonly string[], watermark: string | undefined, lookback: number, full: boolean): number {
+  if (full || !watermark) return 0;
+  return Math.max(0, barsThrough(dates, watermark) - lookback);
 }
 
-/** Stacks several column sets that share the day axis, adding constant key columns (period, tf). */
-export function stackColumns(parts: Array<{ keys: Record<string, number | string>; cols: Record<string, ArrayLike<number>> }>, assetId: number, dates: readonly string[], from: number) {
-  const rowsEach = dates.length - from;
-  const rows = rowsEach * parts.length;
-  const data: Record<string, Array<number | string | null>> = { asset_id: new Array(rows).fill(assetId), ts: new Array(rows) };
-  parts.forEach((part, p) => {
-    const base = p * rowsEach;
-    for (let i = 0; i < rowsEach; i++) data.ts![base + i] = dates[from + i]!;
-    for (const [k, v] of Object.entries(part.keys)) (data[k] ??= new Array(rows)).fill(v as never, base, base + rowsEach);
+/** `prevN`: the stored rows are the computation over the first prevN bars; `from`: send rows [from, end). */
+export type WritePlan = { prevN: number } | { from: number };
+
+export function planWrite(dates: readonly string[], state: StageState | undefined, lookback: number, full: boolean, hashOf: (bars: number) => string): WritePlan {
+  if (full || !state) return { from: 0 };
+  const prevN = barsThrough(dates, state.watermark);
+  if (state.inputHash !== null && prevN > 0 && hashOf(prevN) === state.inputHash) return { prevN };
+  return { from: windowStart(dates, state.watermark, lookback, false) };
+}
+
+const same = (a: number, b: number) => a === b || (a !== a && b !== b);
+
+/** Rows to send of one column set: per the plan, given the same computation over the first prevN bars. */
+export function rowsToWrite(plan: WritePlan, n: number, cols: Record<string, Col>, prev?: Record<string, Col>): Int32Array {
+  if ("from" in plan) return Int32Array.from({ length: n - plan.from }, (_, i) => plan.from + i);
+  if (!prev) throw new Error(`rowsToWrite: a plan over ${plan.prevN} stored bars needs their computation`);
+  const changed = new Uint8Array(plan.prevN);
+  for (const [k, a] of Object.entries(cols)) {
+    const b = prev[k];
+    if (!b) throw new Error(`rowsToWrite: column ${k} is missing from the computation over the stored bars`);
+    for (let i = 0; i < plan.prevN; i++) if (!changed[i] && !same(a[i]!, b[i]!)) changed[i] = 1;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < plan.prevN; i++) if (changed[i]) out.push(i);
+  for (let i = plan.prevN; i < n; i++) out.push(i);
+  return Int32Array.from(out);
+}
+
+/** Column data for the given rows of one asset. */
+export function windowColumns(assetId: number, dates: readonly string[], cols: Record<string, Col>, rows: Int32Array): { data: ColumnData; rows: number } {
+  const data: ColumnData = { asset_id: new Array<number>(rows.length).fill(assetId), ts: Array.from(rows, (i) => dates[i]!) };
+  for (const [k, v] of Object.entries(cols)) data[k] = Array.from(rows, (i) => v[i]!);
+  return { data, rows: rows.length };
+}
+
+/** Stacks several column sets that share the day axis, each with its own rows, adding constant key columns (period, tf). */
+export function stackColumns(parts: Array<{ keys: Record<string, number | string>; cols: Record<string, Col>; rows: Int32Array }>, assetId: number, dates: readonly string[]) {
+  const total = parts.reduce((s, p) => s + p.rows.length, 0);
+  const data: Record<string, Array<number | string | null>> = { asset_id: new Array(total).fill(assetId), ts: new Array(total) };
+  let base = 0;
+  for (const part of parts) {
+    const { rows } = part;
+    for (let j = 0; j < rows.length; j++) data.ts![base + j] = dates[rows[j]!]!;
+    for (const [k, v] of Object.entries(part.keys)) (data[k] ??= new Array(total)).fill(v as never, base, base + rows.length);
     for (const [k, col] of Object.entries(part.cols)) {
-      const out = (data[k] ??= new Array(rows));
-      for (let i = 0; i < rowsEach; i++) out[base + i] = col[from + i]!;
+      const out = (data[k] ??= new Array(total));
+      for (let j = 0; j < rows.length; j++) out[base + j] = col[rows[j]!]!;
     }
-  });
-  return { data: data as ColumnData, rows };
+    base += rows.length;
+  }
+  return { data: data as ColumnData, rows: total };
 }

@@ -2,13 +2,14 @@
 import type { Job, Queue } from "bullmq";
 import type { Fleet } from "../../../queues/fleet.ts";
 import { QUEUE_STATES } from "../../../queues/queue-depth.ts";
+import { workerPlace, type WorkerPlace } from "../../../ops/health.ts";
 
 export interface QueueView {
   queue: string;
   paused: boolean;
   counts: Record<(typeof QUEUE_STATES)[number], number>;
   failedInWindow: number;
-  workers: Array<{ name: string; addr: string; ageS: number; idleS: number }>;
+  workers: Array<WorkerPlace & { addr: string; ageS: number; idleS: number }>;
 }
 
 /** Failed jobs finished after `since` (the failed set is scored by finish time). */
@@ -23,7 +24,8 @@ export async function queueViews(fleet: Fleet, since: number): Promise<QueueView
         paused,
         counts: Object.fromEntries(QUEUE_STATES.map((s) => [s, counts[s] ?? 0])) as QueueView["counts"],
         failedInWindow,
-        workers: workers.map((w) => ({ name: String(w.name ?? ""), addr: String(w.addr ?? ""), ageS: Number(w.age ?? 0), idleS: Number(w.idle ?? 0) })),
+        // BullMQ reports the queue as `name`; the worker's own name (where it runs) is in `rawname`.
+        workers: workers.map((w) => ({ ...workerPlace(String(w.rawname ?? "")), addr: String(w.addr ?? ""), ageS: Number(w.age ?? 0), idleS: Number(w.idle ?? 0) })),
       };
     }),
   );

@@ -56,7 +56,8 @@ function sweepLines(s: readonly SweepContext[]): string[] {
   if (!s.length) return ["- no sweep recorded for these assets"];
   return s.map((x) => {
     const best = x.bestFast !== null && x.bestSlow !== null ? `best fast ${x.bestFast} / slow ${x.bestSlow}, Sharpe ${num(x.bestSharpe)}, total return ${pct(x.bestTotalReturn)}` : "best combination unknown";
-    const research = x.dsr !== null && x.pbo !== null ? `DSR ${num(x.dsr, 3)}, PBO ${num(x.pbo, 3)}` : `DSR/PBO n/a (${x.researchSkipped ?? "not computed"})`;
+    const pbo = x.pbo !== null ? `PBO ${num(x.pbo, 3)}` : `PBO n/a (${x.pboSkipped ?? "not computed"})`;
+    const research = x.dsr !== null ? `DSR ${num(x.dsr, 3)}, ${pbo}` : `DSR/PBO n/a (${x.researchSkipped ?? "not computed"})`;
     return `- ${x.symbol} ${x.strategy} sweep ${x.sweepId} (${x.combos} combinations, finished ${x.finishedAt} UTC): ${best}; ${research}`;
   });
 }

@@ -253,13 +253,15 @@ export function histogramChart(canvas, edges, counts, { xLabel = "", mark = -Inf
 /** Points (x[i], y[i]) with the line y = intercept + slope·x. */
 export function scatterChart(canvas, x, y, { slope, intercept, xLabel = "", yLabel = "" }) {
   const lo = (a) => Math.min(...a), hi = (a) => Math.max(...a);
-  const { g, sx, sy } = canvasAxes(canvas, [lo(x), hi(x)], [lo(y), hi(y)], xLabel, yLabel);
+  // The fitted line's ends are in the y range too, or a steep line is drawn past the plot.
+  const ends = [intercept + slope * lo(x), intercept + slope * hi(x)];
+  const { g, sx, sy } = canvasAxes(canvas, [lo(x), hi(x)], [lo([...y, ...ends]), hi([...y, ...ends])], xLabel, yLabel);
   g.fillStyle = "rgba(37, 99, 235, 0.35)";
   for (let i = 0; i < x.length; i++) g.fillRect(sx(x[i]) - 1.5, sy(y[i]) - 1.5, 3, 3);
   g.strokeStyle = "#111827";
   g.beginPath();
-  g.moveTo(sx(lo(x)), sy(intercept + slope * lo(x)));
-  g.lineTo(sx(hi(x)), sy(intercept + slope * hi(x)));
+  g.moveTo(sx(lo(x)), sy(ends[0]));
+  g.lineTo(sx(hi(x)), sy(ends[1]));
   g.stroke();
 }
 

@@ -68,7 +68,7 @@ function sweepsTable(sweeps, selected) {
         { label: "status", value: (s) => chip(s.status, s.failedChunks ? `${s.status} (${s.failedChunks} chunks failed)` : s.status) },
         { label: "best (fast/slow → Sharpe)", value: (s) => (s.top?.[0] ? `${s.top[0].fast}/${s.top[0].slow} → ${fmt.num(s.top[0].sharpe)}` : "—") },
         { label: "DSR", num: true, value: (s) => researchCell(s.research, fmt.num(s.research?.dsr, 3)) },
-        { label: "PBO", num: true, value: (s) => researchCell(s.research, fmt.num(s.research?.pbo, 3)) },
+        { label: "PBO", num: true, value: (s) => researchCell(s.research, s.research?.pboSkippedReason ? h("span", { title: s.research.pboSkippedReason }, "skipped") : fmt.num(s.research?.pbo, 3)) },
         { label: "finished", value: (s) => fmt.time(s.finishedAt) },
       ],
       sweeps,
@@ -81,20 +81,25 @@ function sweepsTable(sweeps, selected) {
 const researchCell = (r, text) => (r?.skippedReason ? h("span", { title: r.skippedReason }, "skipped") : text);
 
 async function sweepResearch(sweepId) {
+  // The λ histogram and the OOS-vs-IS scatter exist only with a PBO (the DSR may stand alone).
+  const charts = document.querySelector(".research-charts");
+  charts.style.display = "none";
   if (!sweepId) return mount("research", h("p", { class: "empty" }, "no sweep selected"));
   // A 404: the sweep was ranked before research statistics were stored.
   const r = await api(`/sweeps/${encodeURIComponent(sweepId)}/research`).catch((err) => (err instanceof ApiError ? null : Promise.reject(err)));
   if (!r) return mount("research", h("p", { class: "empty" }, "no research statistics for this sweep (ranked before they existed)"));
   if (r.skippedReason) return mount("research", h("p", { class: "empty" }, `skipped (S = ${r.s}): ${r.skippedReason}`));
+  const dsr = `best ${r.bestFast}/${r.bestSlow}: DSR ${fmt.num(r.dsr, 3)} (SR* ${fmt.num(r.srStar, 4)} per bar vs SR0 ${fmt.num(r.sr0, 4)} over N = ${fmt.int(r.n)} trials, T = ${fmt.int(r.t)})`;
+  if (r.pboSkippedReason) return mount("research", h("p", {}, `${dsr} · PBO skipped (S = ${r.s}): ${r.pboSkippedReason}`));
   mount(
     "research",
     h(
       "p",
       {},
-      `best ${r.bestFast}/${r.bestSlow}: DSR ${fmt.num(r.dsr, 3)} (SR* ${fmt.num(r.srStar, 4)} per bar vs SR0 ${fmt.num(r.sr0, 4)} over N = ${fmt.int(r.n)} trials, T = ${fmt.int(r.t)}) · ` +
-        `PBO ${fmt.num(r.pbo, 3)} (S = ${r.s}, ${fmt.int(r.splits)} splits, mean OOS Sharpe ${fmt.num(r.meanOosSharpe, 4)}, OOS ≈ ${fmt.num(r.intercept, 4)} + ${fmt.num(r.slope, 3)}·IS)`,
+      `${dsr} · PBO ${fmt.num(r.pbo, 3)} (S = ${r.s}, ${fmt.int(r.splits)} splits, mean OOS Sharpe ${fmt.num(r.meanOosSharpe, 4)}, OOS ≈ ${fmt.num(r.intercept, 4)} ${r.slope < 0 ? "−" : "+"} ${fmt.num(Math.abs(r.slope), 3)}·IS)`,
     ),
   );
+  charts.style.display = "";
   histogramChart(document.getElementById("lambda-hist"), r.lambdaHistEdges, r.lambdaHistCounts, { xLabel: "λ = logit of the IS-best's OOS rank (≤ 0: overfit)", mark: 0 });
   scatterChart(document.getElementById("oos-is"), r.isSharpe, r.oosSharpe, { slope: r.slope, intercept: r.intercept, xLabel: "IS Sharpe of the IS-best", yLabel: "OOS Sharpe" });
 }

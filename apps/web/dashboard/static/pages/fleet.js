@@ -24,20 +24,30 @@ function queues(data) {
       data.queues,
     ),
   );
-  const workers = data.queues.flatMap((q) => q.workers.map((w) => ({ queue: q.queue, ...w })));
+  // Grouped by host, then process: where each worker runs (its BullMQ name is <host>:<pid>:<role>).
+  const workers = data.queues
+    .flatMap((q) => q.workers.map((w) => ({ queue: q.queue, ...w })))
+    .sort((a, b) => a.host.localeCompare(b.host) || (a.pid ?? 0) - (b.pid ?? 0) || a.queue.localeCompare(b.queue));
+  const hosts = [...new Set(workers.map((w) => w.host))];
+  const columns = [
+    { label: "pid", num: true, value: (w) => w.pid ?? "—" },
+    { label: "role", value: (w) => w.role },
+    { label: "queue", value: (w) => w.queue },
+    { label: "address", value: (w) => w.addr },
+    { label: "connected for", num: true, value: (w) => `${fmt.int(w.ageS)} s` },
+    { label: "idle", num: true, value: (w) => `${fmt.int(w.idleS)} s` },
+  ];
+  if (!hosts.length) {
+    mount("workers", table(columns, [], { emptyText: "no worker is connected to any queue" }));
+    return;
+  }
   mount(
     "workers",
-    table(
-      [
-        { label: "queue", value: (w) => w.queue },
-        { label: "connection", value: (w) => h("span", { class: "mono" }, w.name || "(unnamed)") },
-        { label: "address", value: (w) => w.addr },
-        { label: "connected for", num: true, value: (w) => `${fmt.int(w.ageS)} s` },
-        { label: "idle", num: true, value: (w) => `${fmt.int(w.idleS)} s` },
-      ],
-      workers,
-      { emptyText: "no worker is connected to any queue" },
-    ),
+    ...hosts.flatMap((host) => {
+      const mine = workers.filter((w) => w.host === host);
+      const pids = new Set(mine.map((w) => w.pid)).size;
+      return [h("h3", { class: "mono", "data-host": host }, `${host} · ${pids} process${pids === 1 ? "" : "es"}`), table(columns, mine, { rowAttrs: (w) => ({ "data-worker": `${w.host}:${w.pid}` }) })];
+    }),
   );
 }
 
