@@ -6,11 +6,12 @@
 // Data: the four sample assets (data/) in BENCH_CAPACITY_COPIES copies (copy 1 is the sample itself; copy c
 // is the same bars imported as `<symbol>.<c>`), so a batch of one kind is copies × 4 jobs over real bars.
 // Backfill batches are each asset's first run (nothing stored yet: every row is new); incremental batches
-// re-run the same day (rerun 1): the stages recompute from their watermark minus their lookback, as on an
-// ordinary day. Then whole daily-refresh runs (every kind plus the flow's own gate and summary jobs, per
-// asset), a parameter sweep's chunks alone and the whole sweep flow (chunks + ranking), LLM tasks against a
-// local fake OpenAI endpoint, and no-op smoke jobs. A warm-up run (one more asset copy) starts the worker's
-// compute thread and JIT before any clock.
+// run the next day, after one new bar per asset was imported (bench/capacity-data.ts): the stages recompute
+// from their watermark minus their lookback, as on an ordinary day. Then whole daily-refresh runs (every
+// kind plus the flow's own gate and summary jobs, per asset: a backfill on a fresh copy, an incremental day
+// on the batches' assets), a parameter sweep's chunks alone and the whole sweep flow (chunks + ranking), LLM
+// tasks against a local fake OpenAI endpoint, and no-op smoke jobs. A warm-up run (one asset of its own, a
+// chunk, a task, a smoke job) starts the worker's compute thread and JIT before any clock.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
