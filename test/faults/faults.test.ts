@@ -3,7 +3,7 @@
 // four sample assets, under each fault of ordinary operation. Every run must end `completed`, with no
 // process lost (a killed one restarted by the supervisor) and result tables byte-identical to a clean run.
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { Queue } from "bullmq";
@@ -83,11 +83,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterEach(async (ctx) => {
-  // The fleet's own log (every process's lines), kept for reading after a failure.
-  if (fleet && existsSync(fleet.logFile)) {
-    mkdirSync(resolve(ARTIFACTS, "faults"), { recursive: true });
-    copyFileSync(fleet.logFile, resolve(ARTIFACTS, "faults", `${ctx.task.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-")}.log`));
-  }
+  fleet?.keepLog(ctx.task.name);
   await fleet?.destroy();
   fleet = undefined;
 });

@@ -1,7 +1,7 @@
 // A whole fleet as `npm start` runs it — supervisor, Procfile processes, embedded Redis and PostgreSQL in a
 // data directory of its own, on free ports — and what the fault tests need to hurt it and to judge it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Job, Queue } from "bullmq";
@@ -245,6 +245,14 @@ export class FleetUnderTest {
     this.redisClient = undefined;
     await this.pgPool?.end().catch(() => {});
     this.pgPool = undefined;
+  }
+
+  /** Keeps the fleet's log (every process's lines) as test-artifacts/faults/<test name>.log, for reading after a failure. */
+  keepLog(testName: string): void {
+    if (!existsSync(this.logFile)) return;
+    const dir = resolve(ROOT, "test-artifacts", "faults");
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(this.logFile, resolve(dir, `${testName.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-")}.log`));
   }
 
   /** Stops everything (gracefully, then by force) and removes the data directory. */

@@ -3,7 +3,7 @@
 // restarts it, stalled-job recovery hands the killed worker's windows back (no attempt spent), and what is
 // stored — every window row and the stitched summary — is byte-identical to an uninterrupted reference run of
 // the same walk-forward, computed in this test by the same processor under another id.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Job } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
@@ -51,10 +51,7 @@ async function storedChecksums(pool: Pool, walkForwardId: string): Promise<Recor
 let fleet: FleetUnderTest | undefined;
 
 afterEach(async (ctx) => {
-  if (fleet && existsSync(fleet.logFile)) {
-    mkdirSync(resolve(ARTIFACTS, "faults"), { recursive: true });
-    copyFileSync(fleet.logFile, resolve(ARTIFACTS, "faults", `${ctx.task.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-")}.log`));
-  }
+  fleet?.keepLog(ctx.task.name);
   await fleet?.destroy();
   fleet = undefined;
 });
