@@ -5,7 +5,9 @@
 // to a clean run on a standalone Redis. Replication is asynchronous, so an acknowledged write can be lost in
 // the failover and leave a run waiting forever: then the test does what the README tells the operator to do
 // (a daily refresh `--rerun next`; the sweep's stuck jobs removed and the same sweep enqueued again) and the
-// results must still be identical. The report counts jobs lost, jobs run twice, and runs that needed a rerun.
+// results must still be identical. A failover on loopback rarely loses a write, so a third fleet has one lost
+// for certain (an active job of each deleted from Redis) and proves that recovery. The report counts jobs lost,
+// jobs run twice, and runs that needed a rerun.
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -19,7 +21,7 @@ import { Fleet } from "../../queues/fleet.ts";
 import { RUN_KINDS, runKey as runKeyOf } from "../../queues/flows/daily-refresh.ts";
 import { enqueueSweep, sweepIdOf, sweepTree, type SweepSpec } from "../../queues/flows/sweep.ts";
 import type { BacktestResult } from "../../queues/kinds/backtest.ts";
-import { backtestKind, type KindName } from "../../queues/registry.ts";
+import { backtestKind, flowKind, type KindName } from "../../queues/registry.ts";
 import { RedisTopologyUnderTest } from "../helpers/redis-topology.ts";
 import { poll } from "../helpers/wait.ts";
 import { resultChecksums, sweepChecksums, totalRows, type Checksums } from "./checksums.ts";
@@ -30,9 +32,11 @@ const ARTIFACTS = resolve(ROOT, "test-artifacts");
 const PREFIX = "{ta}";
 const execFileP = promisify(execFile);
 
-// 60,000 combinations in 40 chunk jobs: long enough on the fleet's workers (one compute thread each, next to the
-// daily refresh) that chunks are active when the master is killed. S = 8 (70 splits) keeps the ranking's PBO cheap.
-const SWEEP: SweepSpec = { asset: "BTC-USD", strategy: "ema_cross", fast: [2, 201, 1], slow: [210, 509, 1], feeBps: 10, topN: 10, chunkSize: 1500, s: 8 };
+// 30,000 combinations in 20 chunk jobs, 7 s (idle machine) to 20 s (loaded) on the fleet's workers (one compute
+// thread each) next to the daily refresh: the master is killed once the first chunk is stored, the others queued
+// or active.
+// S = 8 (70 splits) keeps the ranking's PBO cheap.
+const SWEEP: SweepSpec = { asset: "BTC-USD", strategy: "ema_cross", fast: [2, 101, 1], slow: [210, 509, 1], feeBps: 10, topN: 10, chunkSize: 1500, s: 8 };
 const SWEEP_ID = sweepIdOf(SWEEP);
 const range = ([lo, hi, step]: readonly number[]) => `${lo}..${hi}:${step}`;
 /** The same sweep as an operator types it. */
@@ -51,11 +55,20 @@ const SWEEP_PLAN = sweepTree({ prefix: PREFIX }, SWEEP);
 const SWEEP_JOBS: JobRef[] = [SWEEP_PLAN.tree, ...(SWEEP_PLAN.tree.children ?? [])].map((j) => ({ queue: j.queueName as KindName, id: j.opts!.jobId! }));
 const SWEEP_ROOT = SWEEP_JOBS[0]!.id;
 
-/** The fleet of fleet.ts with its Redis replaced by a topology: no embedded redis-server is started. */
-class TopologyFleet extends FleetUnderTest {
-  private client?: Redis;
-  /** The rerun the operator started (`--rerun next`): waitRun() then follows it. */
+/** The fleet of fleet.ts whose run the operator may rerun: waitRun() then follows the rerun. */
+class OperatedFleet extends FleetUnderTest {
+  /** The rerun the operator started (`--rerun next`). */
   rerun?: number;
+
+  override async runKey() {
+    const k = await super.runKey();
+    return this.rerun ? runKeyOf(k.asOf, ASSETS, this.rerun) : k;
+  }
+}
+
+/** The same with its Redis replaced by a topology: no embedded redis-server is started. */
+class TopologyFleet extends OperatedFleet {
+  private client?: Redis;
 
   constructor(readonly topology: RedisTopologyUnderTest) {
     super();
@@ -73,11 +86,6 @@ class TopologyFleet extends FleetUnderTest {
     return this.client;
   }
 
-  override async runKey() {
-    const k = await super.runKey();
-    return this.rerun ? runKeyOf(k.asOf, ASSETS, this.rerun) : k;
-  }
-
   override async closeClients(): Promise<void> {
     if (this.client) await closeRedis(this.client);
     this.client = undefined;
@@ -87,6 +95,8 @@ class TopologyFleet extends FleetUnderTest {
 
 interface Report {
   topology: string;
+  /** How far the run and the sweep were when the master was killed. */
+  atKill: string;
   /** Kill → the topology names a new master for the fleet's slot. */
   failoverS: number;
   /** Kill → the fleet completes a job again. */
@@ -105,6 +115,7 @@ interface Report {
   checksums: "identical" | "different" | "not compared";
 }
 const reports: Report[] = [];
+/** runS / sweepS: from the sweep's enqueue to the end of the run / of the sweep. */
 let baseline: { checksums: Checksums; jobs: number; runJobs: JobRef[]; runS: number; sweepS: number };
 let fleet: FleetUnderTest | undefined;
 let producer: Fleet | undefined;
@@ -168,12 +179,14 @@ const sweepRows = async (pool: Pool) => (await pool.query<{ n: number }>("SELECT
 
 const allChecksums = async (pool: Pool): Promise<Checksums> => ({ ...(await resultChecksums(pool)), ...(await sweepChecksums(pool, SWEEP_ID)) });
 
-/** Starts the fleet (its main job: the daily refresh) and enqueues the sweep next to it; when both started. */
+/**
+ * Starts the fleet (its main job: the daily refresh) and, once the run is under way (jobs of it completed, observed
+ * rather than slept for), enqueues the sweep next to it; when the sweep was enqueued.
+ */
 async function startWork(f: FleetUnderTest, target: RedisTarget): Promise<{ p: Fleet; started: number }> {
   f.start();
   await f.waitStarted();
-  // The sample data is in (the sweep's bars), and the main job enqueues its run right after.
-  await f.runKey();
+  await poll(async () => (await f.completedJobs()) >= 4, `the run to be under way (log: ${f.logFile})`, 120_000, 50);
   const p = (producer = new Fleet({ redisUrl: target, prefix: PREFIX, name: "faults-test:producer" }));
   const started = Date.now();
   expect(await enqueueSweep(p, SWEEP)).toMatchObject({ created: true, combos: emaGridSize(SWEEP.fast, SWEEP.slow) });
@@ -223,7 +236,7 @@ const deadlineMs = () => Math.min(240_000, Math.max(120_000, 2_000 * Math.max(ba
 const RERUN_DEADLINE_MS = 240_000;
 
 /** The daily refresh to the end, with the operator's rerun if the failover left it unfinished. */
-async function dailyRefreshThrough(f: TopologyFleet, p: Fleet, r: Report): Promise<RunOutcome> {
+async function dailyRefreshThrough(f: OperatedFleet, p: Fleet, r: Report): Promise<RunOutcome> {
   let why: string;
   try {
     const run = await f.waitRun(deadlineMs());
@@ -288,12 +301,11 @@ async function sweepThrough(f: FleetUnderTest, p: Fleet, r: Report): Promise<voi
   r.jobsLostAfterRecovery += after.lost;
 }
 
-/** Starts the fleet and the sweep on `t`, SIGKILLs the master of the fleet's slot while both run, and judges them. */
-async function failover(t: RedisTopologyUnderTest): Promise<void> {
-  const f = (fleet = await new TopologyFleet(t).init());
-  // Filled in as the test goes: a failure leaves what was measured in the report.
+/** A report, filled in as the test goes: a failure leaves what was measured in it. */
+function report(topology: string): Report {
   const r: Report = {
-    topology: t.kind,
+    topology,
+    atKill: "",
     failoverS: Number.NaN,
     recoverS: Number.NaN,
     jobsLost: 0,
@@ -306,26 +318,11 @@ async function failover(t: RedisTopologyUnderTest): Promise<void> {
     checksums: "not compared",
   };
   reports.push(r);
-  const { p } = await startWork(f, t.target);
-  // Mid-run, observed rather than slept for: stages of the run completed, and part of the sweep is stored.
-  const midway = await poll(async () => {
-    const [stages, swept] = await Promise.all([f.redis().zcard(`${PREFIX}:stage:completed`), sweepRows(f.pool())]);
-    if (swept >= SWEEP_PLAN.combos) return "the sweep finished first" as const;
-    return stages >= 4 && swept > 0 ? ("both under way" as const) : undefined;
-  }, "the run and the sweep to be under way", 120_000, 50);
-  if (midway !== "both under way") throw new Error(`no kill mid-sweep: ${midway} (a larger grid is needed)`);
-  const before = await f.completedJobs();
-  const victim = await t.masterFor(PREFIX);
-  await t.kill(victim);
-  const killed = Date.now();
-  await poll(async () => (await t.masterFor(PREFIX)) !== victim, "a replica to be promoted", 60_000, 100);
-  r.failoverS = (Date.now() - killed) / 1000;
-  // A job completed after the kill: the fleet works on the new master (the count may have gone back by the
-  // writes the failover lost, so "more than just after the promotion").
-  const promoted = await f.completedJobs();
-  await poll(async () => (await f.completedJobs()) > Math.min(promoted, before) || undefined, "a job to complete on the new master", 120_000, 100);
-  r.recoverS = (Date.now() - killed) / 1000;
+  return r;
+}
 
+/** Both to the end (rerun where the operator must), then the results against the clean run's, and a clean stop. */
+async function judge(f: OperatedFleet, p: Fleet, r: Report): Promise<void> {
   const [run] = await Promise.all([dailyRefreshThrough(f, p, r), sweepThrough(f, p, r)]);
   const checksums = await allChecksums(f.pool());
   r.rowsCompared = totalRows(checksums);
@@ -338,6 +335,51 @@ async function failover(t: RedisTopologyUnderTest): Promise<void> {
   expect(await f.terminate("SIGTERM")).toBe(0);
 }
 
+/** Starts the fleet and the sweep on `t`, SIGKILLs the master of the fleet's slot while both run, and judges them. */
+async function failover(t: RedisTopologyUnderTest): Promise<void> {
+  const f = (fleet = await new TopologyFleet(t).init());
+  const r = report(t.kind);
+  const { p } = await startWork(f, t.target);
+  // Mid-sweep: a chunk's rows stored, and the run not finished yet.
+  const swept = await poll(async () => sweepRows(f.pool()), "a chunk of the sweep to be stored", 120_000, 50);
+  const { runId } = await f.runKey();
+  const runState = await p.queue(flowKind).getJobState(`run.${runId}`);
+  if (runState === "completed" || runState === "failed") throw new Error(`no kill mid-run: run ${runId} ${runState} before the sweep got under way`);
+  const before = await f.completedJobs();
+  r.atKill = `run ${runState}, ${before} jobs completed (sweep chunks included); sweep ${swept} of ${SWEEP_PLAN.combos} combinations stored`;
+  const victim = await t.masterFor(PREFIX);
+  await t.kill(victim);
+  const killed = Date.now();
+  await poll(async () => (await t.masterFor(PREFIX)) !== victim, "a replica to be promoted", 60_000, 100);
+  r.failoverS = (Date.now() - killed) / 1000;
+  // A job completed after the kill: the fleet works on the new master (the count may have gone back by the
+  // writes the failover lost, so "more than just after the promotion").
+  const promoted = await f.completedJobs();
+  await poll(async () => (await f.completedJobs()) > Math.min(promoted, before) || undefined, "a job to complete on the new master", 120_000, 100);
+  r.recoverS = (Date.now() - killed) / 1000;
+  await judge(f, p, r);
+}
+
+// What a lost acknowledged write does to a flow, made certain: an active job of `queue` whose id starts with
+// `idPrefix` vanishes (its hash, its lock, its place in the active list), while its parent still counts on it.
+const LOSE_ACTIVE_JOB = `
+for _, id in ipairs(redis.call("LRANGE", KEYS[1], 0, -1)) do
+  if string.sub(id, 1, #ARGV[2]) == ARGV[2] then
+    redis.call("LREM", KEYS[1], 1, id)
+    redis.call("DEL", ARGV[1] .. id, ARGV[1] .. id .. ":lock")
+    return id
+  end
+end
+return false`;
+
+const loseActiveJob = (f: FleetUnderTest, queue: KindName, idPrefix: string) =>
+  poll(
+    async () => (await f.redis().eval(LOSE_ACTIVE_JOB, 1, `${PREFIX}:${queue}:active`, `${PREFIX}:${queue}:`, idPrefix)) as string | null,
+    `an active ${queue} job ${idPrefix}… to lose`,
+    60_000,
+    20,
+  );
+
 describe("a daily refresh and a sweep through a Redis failover", () => {
   it("Sentinel (1 master, 1 replica, 3 sentinels): master SIGKILLed mid-run, replica promoted, both complete identical (rerun if a write was lost)", async () => {
     await failover((topology = await RedisTopologyUnderTest.sentinel()));
@@ -345,5 +387,16 @@ describe("a daily refresh and a sweep through a Redis failover", () => {
 
   it("Cluster (3 masters, 3 replicas): the master of the {ta} slot SIGKILLed mid-run, replica takes over, both complete identical (rerun if a write was lost)", async () => {
     await failover((topology = await RedisTopologyUnderTest.cluster()));
+  }, 600_000);
+
+  it("a lost write made certain (an active stage job of the run and an active chunk of the sweep deleted): both stall, the operator's reruns complete them identical", async () => {
+    const f = (fleet = await new OperatedFleet().init());
+    const r = report("standalone, a job of each deleted");
+    const { p } = await startWork(f, f.redisUrl);
+    const lost = [await loseActiveJob(f, "stage", "stage."), await loseActiveJob(f, backtestKind.name, `sweep.${SWEEP_ID}.chunk`)];
+    r.atKill = `deleted ${lost.join(", ")}`;
+    await judge(f, p, r);
+    expect(r.runsNeedingRerun).toBe(2);
+    expect(r.jobsLost).toBeGreaterThanOrEqual(lost.length);
   }, 600_000);
 });
