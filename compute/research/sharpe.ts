@@ -87,29 +87,8 @@ export interface Shape {
  * on them reduces to the plain z-score instead of NaN.
  */
 export function shape(x: ArrayLike<number>, from = 0, to = x.length): Shape {
-  const len = to - from;
-  const first = x[from];
-  let sum = 0;
-  let constant = true;
-  for (let i = from; i < to; i++) {
-    const v = x[i];
-    sum += v;
-    constant &&= v === first;
-  }
-  if (constant) return { g3: 0, g4: 3 };
-  const mean = sum / len;
-  let s2 = 0;
-  let s3 = 0;
-  let s4 = 0;
-  for (let i = from; i < to; i++) {
-    const d = x[i] - mean;
-    const d2 = d * d;
-    s2 += d2;
-    s3 += d2 * d;
-    s4 += d2 * d2;
-  }
-  const m2 = s2 / len;
-  return { g3: s3 / len / Math.pow(m2, 1.5), g4: s4 / len / (m2 * m2) };
+  const m = centralSums(x, from, to);
+  return m ? shapeOf(m, to - from) : { g3: 0, g4: 3 };
 }
 
 /**
@@ -120,26 +99,44 @@ export function shape(x: ArrayLike<number>, from = 0, to = x.length): Shape {
 export function sharpeAndShape(x: ArrayLike<number>): Shape & { sr: number } {
   const len = x.length;
   if (len < 2) return { sr: sharpe(x), ...shape(x) };
-  const first = x[0];
+  const m = centralSums(x, 0, len);
+  if (!m) return { sr: 0, g3: 0, g4: 3 };
+  return { sr: m.mean / Math.sqrt(m.s2 / (len - 1)), ...shapeOf(m, len) };
+}
+
+interface CentralSums {
+  mean: number;
+  s2: number;
+  s3: number;
+  s4: number;
+}
+
+/** The mean and the centred sums of powers 2–4 of x[from..to), summed in time order; undefined when all values are identical. */
+function centralSums(x: ArrayLike<number>, from: number, to: number): CentralSums | undefined {
+  const first = x[from];
   let sum = 0;
   let constant = true;
-  for (let i = 0; i < len; i++) {
+  for (let i = from; i < to; i++) {
     const v = x[i];
     sum += v;
     constant &&= v === first;
   }
-  if (constant) return { sr: 0, g3: 0, g4: 3 };
-  const mean = sum / len;
+  if (constant) return undefined;
+  const mean = sum / (to - from);
   let s2 = 0;
   let s3 = 0;
   let s4 = 0;
-  for (let i = 0; i < len; i++) {
+  for (let i = from; i < to; i++) {
     const d = x[i] - mean;
     const d2 = d * d;
     s2 += d2;
     s3 += d2 * d;
     s4 += d2 * d2;
   }
+  return { mean, s2, s3, s4 };
+}
+
+function shapeOf({ s2, s3, s4 }: CentralSums, len: number): Shape {
   const m2 = s2 / len;
-  return { sr: mean / Math.sqrt(s2 / (len - 1)), g3: s3 / len / Math.pow(m2, 1.5), g4: s4 / len / (m2 * m2) };
+  return { g3: s3 / len / Math.pow(m2, 1.5), g4: s4 / len / (m2 * m2) };
 }
