@@ -87,13 +87,18 @@ describe("bestIndex", () => {
   });
 });
 
+/** 300 bars of a rising sine (opens halfway between closes) and a small EMA grid. */
+function sineMarket() {
+  const n = 300;
+  const close = Float64Array.from({ length: n }, (_, t) => 100 + 10 * Math.sin(t / 9) + t / 10);
+  const open = Float64Array.from(close, (c, t) => (t === 0 ? c : (c + close[t - 1]!) / 2));
+  const dates = Array.from({ length: n }, (_, t) => `t${t}`);
+  return { open, close, dates, pairs: emaGridPairs([2, 6, 2], [5, 15, 5]) };
+}
+
 describe("evaluateWindow", () => {
   it("chooses by train Sharpe among the grid and reports that combination's test backtest", () => {
-    const n = 300;
-    const close = Float64Array.from({ length: n }, (_, t) => 100 + 10 * Math.sin(t / 9) + t / 10);
-    const open = Float64Array.from(close, (c, t) => (t === 0 ? c : (c + close[t - 1]!) / 2));
-    const dates = Array.from({ length: n }, (_, t) => `t${t}`);
-    const pairs = emaGridPairs([2, 6, 2], [5, 15, 5]);
+    const { open, close, dates, pairs } = sineMarket();
     const w = { k: 1, trainStart: 100, trainEnd: 199, testStart: 200, testEnd: 299 };
     const got = evaluateWindow({ open, close, dates, pairs, window: w, feeBps: 10, periodsPerYear: 365 });
     // Independently: the engine over copied slices of the full-history actions.
@@ -143,11 +148,7 @@ describe("stitch", () => {
 });
 
 describe("hindsightBest", () => {
-  const n = 300;
-  const close = Float64Array.from({ length: n }, (_, t) => 100 + 10 * Math.sin(t / 9) + t / 10);
-  const open = Float64Array.from(close, (c, t) => (t === 0 ? c : (c + close[t - 1]!) / 2));
-  const dates = Array.from({ length: n }, (_, t) => `t${t}`);
-  const pairs = emaGridPairs([2, 6, 2], [5, 15, 5]);
+  const { open, close, dates, pairs } = sineMarket();
 
   it("chooses by annualised Sharpe over the range itself and returns that combination's curve over every bar of it", () => {
     const got = hindsightBest({ open, close, dates, pairs, start: 120, end: 299, feeBps: 10, periodsPerYear: 365 });
