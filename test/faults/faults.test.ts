@@ -83,7 +83,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterEach(async (ctx) => {
-  fleet?.keepLog(ctx.task.name);
+  fleet?.keepLog(ctx.task);
   await fleet?.destroy();
   fleet = undefined;
 });

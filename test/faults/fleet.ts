@@ -247,12 +247,20 @@ export class FleetUnderTest {
     this.pgPool = undefined;
   }
 
-  /** Keeps the fleet's log (every process's lines) as test-artifacts/faults/<test name>.log, for reading after a failure. */
-  keepLog(testName: string): void {
+  /**
+   * Keeps the fleet's log (every process's lines) as test-artifacts/faults/<test name>.log, for reading after a
+   * failure; a failed test also prints the log's warnings and errors and its last lines, which is all a CI
+   * run's output keeps.
+   */
+  keepLog(task: { name: string; result?: { state?: string } }): void {
     if (!existsSync(this.logFile)) return;
     const dir = resolve(ROOT, "test-artifacts", "faults");
     mkdirSync(dir, { recursive: true });
-    copyFileSync(this.logFile, resolve(dir, `${testName.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-")}.log`));
+    copyFileSync(this.logFile, resolve(dir, `${task.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, "-")}.log`));
+    if (task.result?.state !== "fail") return;
+    const lines = readFileSync(this.logFile, "utf8").trimEnd().split("\n");
+    const complaints = lines.filter((l) => /"level":(4|5|6)\d/.test(l)).slice(-40);
+    console.log(`fleet log of the failed test "${task.name}": its last warnings and errors\n${complaints.join("\n")}\n… and its last lines\n${lines.slice(-30).join("\n")}`);
   }
 
   /** Stops everything (gracefully, then by force) and removes the data directory. */

@@ -51,7 +51,7 @@ async function storedChecksums(pool: Pool, walkForwardId: string): Promise<Recor
 let fleet: FleetUnderTest | undefined;
 
 afterEach(async (ctx) => {
-  fleet?.keepLog(ctx.task.name);
+  fleet?.keepLog(ctx.task);
   await fleet?.destroy();
   fleet = undefined;
 });
