@@ -1,7 +1,7 @@
 // Tasks run inside compute threads (see pool.ts). Inputs and outputs cross the thread boundary by
 // structured clone, so they are plain objects of typed arrays.
 import { evaluateEmaPairs, type PairsInput } from "./backtest/sweep.ts";
-import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type StageBars } from "./indicators/stages.ts";
+import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type Columns, type EmaStageOutput, type StageBars } from "./indicators/stages.ts";
 
 export type StageComputeInput =
   | { stage: "ema"; bars: StageBars; timeframes: string[]; session: "CRYPTO" | "EQUITY" }
@@ -10,10 +10,8 @@ export type StageComputeInput =
   | { stage: "ta"; bars: StageBars }
   | { stage: "features"; cols: Parameters<typeof featureExtras>[0] };
 
-export function stageCompute(input: StageComputeInput) {
+function computeStage(input: Exclude<StageComputeInput, { stage: "ema" }>): Columns {
   switch (input.stage) {
-    case "ema":
-      return emaStage(input.bars, input.timeframes, input.session);
     case "returns":
       return returnsStage(input.bars);
     case "volatility":
@@ -23,6 +21,19 @@ export function stageCompute(input: StageComputeInput) {
     case "features":
       return featureExtras(input.cols);
   }
+}
+
+const tailOf = (cols: Columns, from: number): Columns => (from === 0 ? cols : Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v.slice(from)])));
+
+/**
+ * A stage's columns over all its bars; with `from`, only their rows from there on come back (a refresh that
+ * sends only those need not receive, nor the thread copy, the whole history).
+ */
+export function stageCompute(input: StageComputeInput & { from?: number }): Columns | EmaStageOutput {
+  const from = input.from ?? 0;
+  if (input.stage !== "ema") return tailOf(computeStage(input), from);
+  const out = emaStage(input.bars, input.timeframes, input.session);
+  return { daily: out.daily.map((d) => ({ ...d, cols: tailOf(d.cols, from) })), multiTf: out.multiTf.map((d) => ({ ...d, cols: tailOf(d.cols, from) })) };
 }
 
 /** One chunk of an EMA-crossover sweep. */

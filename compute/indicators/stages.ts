@@ -6,7 +6,7 @@ import { indicatorsOf, type FeatureColumn } from "./catalog.ts";
 import { EMA_PERIODS, emaDerivatives } from "./ema.ts";
 import type { ComputeOptions, IndicatorStage, Ohlc } from "./indicator.ts";
 import { outlierFlagsIQR, outlierFlagsZScore, rollingZScore } from "./stats.ts";
-import { calendarPeriodEnd, parseTfLabel, tfEma, type CalendarScheme } from "./timeframe.ts";
+import { calendarPeriodEnd, parseTfLabel, tfCanonical, tfEmaFromCanonical, type CalendarScheme } from "./timeframe.ts";
 
 export interface StageBars extends Ohlc {
   dates: string[];
@@ -51,6 +51,15 @@ export const STAGE_LOOKBACK = Object.freeze({
   features: ZSCORE_WINDOW,
 });
 
+/**
+ * Stored rows a new bar can change, for stages that declare it: every earlier row is a function of the bars
+ * up to it (EMA recursions and backward differences). The ema stage's last stored row can change: a calendar
+ * timeframe closes that bar's period only once the next bar opens a new one (its canonical flag, roll flag
+ * and EMA). A refresh over unchanged stored inputs computes such a stage once and sends its rows from this
+ * many before the stored end; the other stages are compared with the computation over the stored bars.
+ */
+export const STAGE_REVISES: Readonly<Partial<Record<keyof typeof STAGE_LOOKBACK, number>>> = Object.freeze({ ema: 1 });
+
 export interface EmaStageOutput {
   daily: Array<{ period: number; cols: Columns }>;
   multiTf: Array<{ tf: string; period: number; cols: Columns }>;
@@ -82,8 +91,10 @@ export function emaStage(bars: StageBars, timeframes: readonly string[], session
   const multiTf = timeframes.flatMap((tf) => {
     const parsed = parseTfLabel(tf);
     const periodEnd = parsed.kind === "calendar" && session === "EQUITY" ? equityPeriodEnd(parsed.scheme, parsed.multiple) : undefined;
+    // One canonical mask per timeframe for all its periods (finding it is most of a calendar timeframe's cost).
+    const canonical = tfCanonical(tf, bars.dates, periodEnd);
     return EMA_PERIODS.map((period) => {
-      const r = tfEma(tf, bars.dates, bars.close, period, periodEnd);
+      const r = tfEmaFromCanonical(bars.close, canonical, period);
       return { tf, period, cols: { ema: r.ema, ...emaDerivatives(bars.close, r.ema), roll: r.roll, is_canonical: r.canonical } };
     });
   });
@@ -92,6 +103,9 @@ export function emaStage(bars: StageBars, timeframes: readonly string[], session
 
 const OUTLIER_SOURCES = ["ret_1_log", "vol_parkinson"] as const satisfies readonly FeatureColumn[];
 const ZSCORE_SOURCES = ["ret_1_log", "vol_parkinson_20", "rsi_14", "atr_14"] as const satisfies readonly FeatureColumn[];
+
+/** The feature-store columns featureExtras reads (all a features job sends its compute thread). */
+export const FEATURE_EXTRA_SOURCES = Object.freeze([...new Set([...OUTLIER_SOURCES, ...ZSCORE_SOURCES])]);
 
 /** The feature store's columns beyond the indicators: outlier flags (booleans) and z-scores. */
 export const OUTLIER_COLUMNS = Object.freeze([...OUTLIER_SOURCES.flatMap((c) => [`${c}_outlier_z`, `${c}_outlier_iqr`]), "is_outlier"]);

@@ -289,6 +289,12 @@ export function parseTfLabel(label: string): ParsedTf {
   return { kind: "calendar", scheme: SUFFIX_SCHEME[m[2]], multiple: k };
 }
 
+/** Dispatch on a tf label: which daily bars close a tf bar (trading-day or calendar); shared by its EMAs of every period. */
+export function tfCanonical(tfLabel: string, dates: readonly string[], isPeriodEnd?: (date: string) => boolean): Uint8Array {
+  const tf = parseTfLabel(tfLabel);
+  return tf.kind === "trading" ? tradingDayCanonical(dates.length, tf.k) : calendarCanonical(dates, tf.scheme, tf.multiple, isPeriodEnd);
+}
+
 /** Dispatch on a tf label: trading-day or calendar tf EMA of `period` tf bars. */
 export function tfEma(tfLabel: string, dates: readonly string[], close: ArrayLike<number>, period: number, isPeriodEnd?: (date: string) => boolean): TfEmaResult {
   const tf = parseTfLabel(tfLabel);

@@ -14,16 +14,32 @@ export function formatFeatureNumber(x: number): string {
   return Number.isNaN(x) ? "NaN" : x.toString();
 }
 
-export function featureVersionHash(columns: readonly string[], values: Record<string, ArrayLike<number>>): string {
+/** A column's values as the hash serialises them: format once, then hash any prefix of it (positionRows). */
+export function formatColumn(col: ArrayLike<number>): string[] {
+  const parts = new Array<string>(col.length);
+  for (let i = 0; i < col.length; i++) parts[i] = formatFeatureNumber(col[i]);
+  return parts;
+}
+
+/** featureVersionHash over the first `end` values (all when omitted) of columns already formatted by formatColumn. */
+export function formattedVersionHash(columns: readonly string[], formatted: Record<string, readonly string[]>, end?: number): string {
   const h = createHash("sha256");
   for (const name of columns) {
-    const col = Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
-    if (col === undefined) throw new Error(`featureVersionHash: values has no column ${JSON.stringify(name)}`);
-    const parts = new Array<string>(col.length);
-    for (let i = 0; i < col.length; i++) parts[i] = formatFeatureNumber(col[i]);
+    const parts = Object.prototype.hasOwnProperty.call(formatted, name) ? formatted[name] : undefined;
+    if (parts === undefined) throw new Error(`featureVersionHash: values has no column ${JSON.stringify(name)}`);
     h.update(`${name}\n`, "utf8");
-    h.update(parts.join(","), "utf8");
+    h.update((end === undefined ? parts : parts.slice(0, end)).join(","), "utf8");
     h.update("\n", "utf8");
   }
   return h.digest("hex").slice(0, 16);
+}
+
+export function featureVersionHash(columns: readonly string[], values: Record<string, ArrayLike<number>>): string {
+  const formatted: Record<string, string[]> = {};
+  for (const name of columns) {
+    const col = Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
+    if (col === undefined) throw new Error(`featureVersionHash: values has no column ${JSON.stringify(name)}`);
+    formatted[name] ??= formatColumn(col);
+  }
+  return formattedVersionHash(columns, formatted);
 }

@@ -2,7 +2,7 @@
 // columns from the store (or derive the ones it does not carry), apply the rule, hash exactly what the rule
 // was given. The list in catalog.ts is the only other place that names a type.
 import type { z } from "zod";
-import { featureVersionHash } from "./feature-hash.ts";
+import { formatColumn, formattedVersionHash } from "./feature-hash.ts";
 import { formatParamIssues } from "./params.ts";
 import { positionsFromActions, type Position } from "./positions.ts";
 
@@ -108,17 +108,33 @@ export interface PositionRow extends Position {
   tableValues: Record<string, number | string | null>;
 }
 
+// Each run's columns as the feature version hash serialises them, formatted once: a run hashes every
+// position's prefix and its whole period, and formatting the numbers is most of a hash's cost.
+const formattedRuns = new WeakMap<StrategyRun, Record<string, string[]>>();
+
+function formatted(run: StrategyRun): Record<string, string[]> {
+  let text = formattedRuns.get(run);
+  if (!text) {
+    text = {};
+    for (const c of run.columns) text[c] ??= formatColumn(run.values[c]);
+    formattedRuns.set(run, text);
+  }
+  return text;
+}
+
 /**
  * Positions with what they were decided on: the hash of the feature columns up to the entry signal (stable
- * when later bars arrive, different when an earlier bar is revised) and the feature values at entry.
+ * when later bars arrive, different when an earlier bar is revised) and the feature values at entry. `keep`
+ * picks the positions wanted before any is hashed (a daily refresh stores only the recent ones).
  */
-export function positionRows(run: StrategyRun, f: Features): PositionRow[] {
-  return positionsFromActions(run.actions, f.dates, f.open).map((p) => {
+export function positionRows(run: StrategyRun, f: Features, keep: (p: Position) => boolean = () => true): PositionRow[] {
+  const wanted = positionsFromActions(run.actions, f.dates, f.open).filter(keep);
+  const text = wanted.length ? formatted(run) : {};
+  return wanted.map((p) => {
     const i = p.entrySignalIndex;
-    const upTo = Object.fromEntries(run.columns.map((c) => [c, run.values[c].subarray(0, i + 1)]));
     return {
       ...p,
-      featureVersionHash: featureVersionHash(run.columns, upTo),
+      featureVersionHash: formattedVersionHash(run.columns, text, i + 1),
       snapshot: Object.fromEntries(run.columns.map((c) => [c, finite(run.values[c][i])])),
       tableValues: run.tableValues(i),
     };
@@ -126,4 +142,4 @@ export function positionRows(run: StrategyRun, f: Features): PositionRow[] {
 }
 
 /** Hash of every feature column the strategy read over the whole period (identifies a backtest's inputs). */
-export const runFeatureHash = (run: StrategyRun) => featureVersionHash(run.columns, run.values);
+export const runFeatureHash = (run: StrategyRun) => formattedVersionHash(run.columns, formatted(run));

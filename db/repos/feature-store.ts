@@ -4,6 +4,7 @@ import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 import { EMA_PERIODS } from "../../compute/indicators/ema.ts";
 import { FEATURE_COLUMNS } from "../../compute/indicators/catalog.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "./columns.ts";
 import { PRICE_COLUMNS, STAGE_TABLES } from "./feature-tables.ts";
 
 export type FeatureInputs = { dates: string[] } & Record<string, Float64Array>;
@@ -14,25 +15,18 @@ export const FEATURE_INPUT_COLUMNS = Object.freeze([...PRICE_COLUMNS, ...FEATURE
 const q = escapeIdentifier;
 const EMA_PIVOT = EMA_PERIODS.map((p) => `max(ema) FILTER (WHERE period = ${p}) AS ${q(`ema_${p}`)}`).join(", ");
 const wide = Object.values(STAGE_TABLES);
-const SQL = `SELECT to_char(p.ts, 'YYYY-MM-DD') AS ts, ${PRICE_COLUMNS.map((c) => `p.${q(c)}`).join(", ")},
+/** The joined rows of the read's asset up to its day. */
+const JOINED = `FROM (SELECT p.ts, ${PRICE_COLUMNS.map((c) => `p.${q(c)}`).join(", ")},
        ${[EMA_PERIODS.map((p) => `e.${q(`ema_${p}`)}`).join(", "), ...wide.map((t) => t.values.map(([c]) => `${q(t.table)}.${q(c)}`).join(", "))].join(",\n       ")}
      FROM prices_daily p
-     LEFT JOIN (SELECT ts AS e_ts, ${EMA_PIVOT} FROM ema_daily WHERE asset_id = $1 AND ts <= $2 GROUP BY ts) e ON e.e_ts = p.ts
+     LEFT JOIN (SELECT ts AS e_ts, ${EMA_PIVOT} FROM ema_daily WHERE asset_id = ${READ_ASSET} AND ts <= ${READ_AS_OF} GROUP BY ts) e ON e.e_ts = p.ts
      ${wide.map((t) => `LEFT JOIN ${q(t.table)} ON ${q(t.table)}.asset_id = p.asset_id AND ${q(t.table)}.ts = p.ts`).join("\n     ")}
-     WHERE p.asset_id = $1 AND p.ts <= $2
-     ORDER BY p.ts`;
+     WHERE p.asset_id = ${READ_ASSET} AND p.ts <= ${READ_AS_OF}) joined`;
+const VALUES = FEATURE_INPUT_COLUMNS.map((c) => q(c));
 
 export async function loadFeatureInputs(db: Pool | PoolClient, assetId: number, asOf: string): Promise<FeatureInputs> {
-  const { rows } = await db.query(SQL, [assetId, asOf]);
-  const n = rows.length;
-  const out: FeatureInputs = { dates: rows.map((r) => r.ts as string) } as FeatureInputs;
-  for (const c of FEATURE_INPUT_COLUMNS) {
-    const col = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = rows[i][c];
-      col[i] = v === null || v === undefined ? NaN : Number(v);
-    }
-    out[c] = col;
-  }
+  const { dates, cols } = await readColumns(db, VALUES, JOINED, { assetId, asOf });
+  const out: FeatureInputs = { dates } as FeatureInputs;
+  FEATURE_INPUT_COLUMNS.forEach((c, i) => (out[c] = cols[i]!));
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "./columns.ts";
 
 // An import streams its rows into a temporary table of the transaction (import_prices) and upserts from
 // there at the end: memory stays bounded by the stream's buffers, and a failure before the end rolls
@@ -42,23 +43,14 @@ export interface Bars {
   volume: Float64Array;
 }
 
+const BAR_VALUES = ["open", "high", "low", "close", "volume"] as const;
+const BARS = `FROM prices_daily WHERE asset_id = ${READ_ASSET} AND ts <= ${READ_AS_OF}`;
+
 /** An asset's bars up to and including `asOf`, oldest first, as columns. */
 export async function loadBars(db: Pool | PoolClient, assetId: number, asOf: string): Promise<Bars> {
-  const { rows } = await db.query<{ ts: string; o: number[]; h: number[]; l: number[]; c: number[]; v: number[]; d: string[] }>(
-    `SELECT array_agg(to_char(ts, 'YYYY-MM-DD') ORDER BY ts) AS d, array_agg(open ORDER BY ts) AS o, array_agg(high ORDER BY ts) AS h,
-            array_agg(low ORDER BY ts) AS l, array_agg(close ORDER BY ts) AS c, array_agg(volume ORDER BY ts) AS v
-     FROM prices_daily WHERE asset_id = $1 AND ts <= $2`,
-    [assetId, asOf],
-  );
-  const r = rows[0]!;
-  return {
-    dates: r.d ?? [],
-    open: Float64Array.from(r.o ?? []),
-    high: Float64Array.from(r.h ?? []),
-    low: Float64Array.from(r.l ?? []),
-    close: Float64Array.from(r.c ?? []),
-    volume: Float64Array.from(r.v ?? []),
-  };
+  const { dates, cols } = await readColumns(db, BAR_VALUES, BARS, { assetId, asOf });
+  const [open, high, low, close, volume] = cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+  return { dates, open, high, low, close, volume };
 }
 
 /** How many bars an asset has (a walk-forward plans its windows over them before enqueueing). */

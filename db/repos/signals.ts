@@ -1,6 +1,6 @@
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
-import { upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
+import { READ_AS_OF, READ_ASSET, readColumns, upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
 import { DAILY_FEATURES } from "./feature-tables.ts";
 import { STRATEGIES, type SignalType } from "../../compute/signals/catalog.ts";
 import type { Features, PositionRow, Strategy } from "../../compute/signals/strategy.ts";
@@ -51,12 +51,14 @@ export const STORE_COLUMNS: ReadonlySet<string> = new Set(DAILY_FEATURES.values.
  */
 export async function loadSignalFeatures(db: Db, assetId: number, asOf: string, columns: readonly string[]): Promise<Features> {
   const wanted = [...new Set(["open", "close", ...columns])].filter((c) => STORE_COLUMNS.has(c));
-  const { rows } = await db.query(
-    `SELECT to_char(ts, 'YYYY-MM-DD') AS ts, ${wanted.map((c) => escapeIdentifier(c)).join(", ")} FROM daily_features WHERE asset_id = $1 AND ts <= $2 ORDER BY ts`,
-    [assetId, asOf],
+  const { dates, cols } = await readColumns(
+    db,
+    wanted.map((c) => escapeIdentifier(c)),
+    `FROM daily_features WHERE asset_id = ${READ_ASSET} AND ts <= ${READ_AS_OF}`,
+    { assetId, asOf },
   );
-  const out = { dates: rows.map((r) => r.ts as string) } as Features;
-  for (const c of wanted) out[c] = Float64Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c])));
+  const out = { dates } as Features;
+  wanted.forEach((c, i) => (out[c] = cols[i]!));
   return out;
 }
 

@@ -8,16 +8,20 @@ import { z } from "zod";
 import { computeAllIndicators, FEATURE_COLUMNS, INDICATORS, indicatorsOf, stageColumns } from "../../compute/indicators/catalog.ts";
 import { EMA, EMA_PERIODS } from "../../compute/indicators/ema.ts";
 import type { Indicator, IndicatorStage } from "../../compute/indicators/indicator.ts";
-import { emaStage, returnsStage, STAGE_LOOKBACK, taStage, volatilityStage } from "../../compute/indicators/stages.ts";
+import { emaStage, returnsStage, STAGE_LOOKBACK, STAGE_REVISES, taStage, volatilityStage, type Columns, type StageBars } from "../../compute/indicators/stages.ts";
+import { tfEma, TIMEFRAMES } from "../../compute/indicators/timeframe.ts";
 import { configureStrategy, STRATEGIES, strategyOf } from "../../compute/signals/catalog.ts";
 import { featureVersionHash } from "../../compute/signals/feature-hash.ts";
 import { defineStrategy, positionRows, runFeatureHash, type Features } from "../../compute/signals/strategy.ts";
 import { DAILY_FEATURES, EMA_DAILY, PRICE_COLUMNS, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { SIGNAL_TABLES, STORE_COLUMNS } from "../../db/repos/signals.ts";
 
-const rows = readFileSync(resolve(import.meta.dirname, "../../data/BTC-USD_daily.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
-const col = (i: number) => Float64Array.from(rows, (r) => Number(r[i]));
-const BTC = { dates: rows.map((r) => r[0]!), open: col(1), high: col(2), low: col(3), close: col(4) };
+function sample(file: string): StageBars {
+  const rows = readFileSync(resolve(import.meta.dirname, "../../data", file), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  const col = (i: number) => Float64Array.from(rows, (r) => Number(r[i]));
+  return { dates: rows.map((r) => r[0]!), open: col(1), high: col(2), low: col(3), close: col(4) };
+}
+const BTC = sample("BTC-USD_daily.csv");
 const STAGES: IndicatorStage[] = ["ema", "returns", "volatility", "ta"];
 const DECLARED: readonly Indicator[] = INDICATORS;
 
@@ -63,6 +67,48 @@ describe("indicator declarations", () => {
     for (const d of emaStage(BTC, [], "CRYPTO").daily) staged[`ema_${d.period}`] = d.cols.ema!;
     expect(Object.keys(staged).sort()).toEqual([...FEATURE_COLUMNS].sort());
     for (const c of FEATURE_COLUMNS) expect(sameBits(all[c], staged[c]!), c).toBe(true);
+  });
+
+  it("the ema stage's timeframe EMAs are tfEma's, bit for bit (one canonical mask per timeframe)", () => {
+    for (const d of emaStage(BTC, ["7D", "30D", "1W", "1M", "1Q", "1Y"], "CRYPTO").multiTf) {
+      const r = tfEma(d.tf, BTC.dates, BTC.close, d.period);
+      expect(sameBits(d.cols.ema!, r.ema), `${d.tf}/${d.period}`).toBe(true);
+      expect(Array.from(d.cols.roll!), `${d.tf}/${d.period}`).toEqual(Array.from(r.roll));
+      expect(Array.from(d.cols.is_canonical!), `${d.tf}/${d.period}`).toEqual(Array.from(r.canonical));
+    }
+  });
+
+  it("the ema stage over the first k bars is the whole history's computation but for its last STAGE_REVISES rows", () => {
+    const revises = STAGE_REVISES.ema!;
+    expect(STAGE_REVISES).toEqual({ ema: 1 });
+    const sameUpTo = (a: ArrayLike<number>, b: ArrayLike<number>, k: number) => {
+      for (let i = 0; i < k; i++) if (!Object.is(a[i], b[i])) return false;
+      return true;
+    };
+    const same = (whole: Columns, cut: Columns, k: number) => Object.keys(whole).filter((name) => !sameUpTo(whole[name]!, cut[name]!, k));
+    const prefix = (b: StageBars, k: number): StageBars => ({ dates: b.dates.slice(0, k), open: b.open.subarray(0, k), high: b.high.subarray(0, k), low: b.low.subarray(0, k), close: b.close.subarray(0, k) });
+    // Every calendar timeframe and two trading-day ones, over a 24/7 and a weekday session; cuts around quarter and year turns.
+    const tfs = ["7D", "30D", ...TIMEFRAMES.filter((t) => t.is_calendar).map((t) => t.tf_label)];
+    let changedLast = 0;
+    for (const [bars, session] of [[BTC, "CRYPTO"], [sample("SPY_daily.csv"), "EQUITY"]] as const) {
+      const all = emaStage(bars, tfs, session);
+      // k bars stored, the next one opening a new year, quarter or month (and a cut one bar later).
+      const turns = bars.dates.flatMap((d, i) => (i > revises && d.slice(0, 7) !== bars.dates[i - 1]!.slice(0, 7) ? [i] : []));
+      // And k bars stored ending on the Thursday before a Friday holiday: that week closes only with the next bar.
+      const weekday = (i: number) => new Date(`${bars.dates[i]}T00:00:00Z`).getUTCDay();
+      const holidays = bars.dates.flatMap((_, i) => (i > revises && weekday(i - 1) === 4 && weekday(i) === 1 ? [i] : [])).slice(0, 4);
+      for (const k of [...turns.filter((_, j) => j % 20 === 0).flatMap((i) => [i, i + 1]), ...holidays]) {
+        const cut = emaStage(prefix(bars, k), tfs, session);
+        for (const [i, d] of cut.daily.entries()) expect(same(all.daily[i]!.cols, d.cols, k - revises), `${session} k=${k} ${d.period}`).toEqual([]);
+        for (const [i, d] of cut.multiTf.entries()) {
+          const whole = all.multiTf[i]!.cols;
+          expect(same(whole, d.cols, k - revises), `${session} k=${k} ${d.tf}/${d.period}`).toEqual([]);
+          if (whole.is_canonical![k - 1] !== d.cols.is_canonical![k - 1]) changedLast++;
+        }
+      }
+    }
+    // The exception is real: some cut's last row does change once the next bar arrives.
+    expect(changedLast).toBeGreaterThan(0);
   });
 
   it("only the volatility stage depends on periodsPerYear (the other stage jobs do not carry it)", () => {

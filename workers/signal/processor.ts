@@ -23,7 +23,7 @@ export function signalProcessor(deps: WorkerDeps): Processor<typeof signalKind> 
     const stage = `signal:${p.signalId}`;
     const watermark = await getWatermark(deps.pool, asset.asset_id, stage);
     const from = features.dates[windowStart(features.dates, watermark, LOOKBACK_BARS, false)] ?? "";
-    const positions = positionRows(run, features).filter((x) => x.status === "OPEN" || (x.exitDate ?? "") >= from);
+    const positions = positionRows(run, features, (x) => x.status === "OPEN" || (x.exitDate ?? "") >= from);
     const rowsWritten = await upsertPositions(deps.pool, strategy.type, asset.asset_id, p.signalId, positions);
     await setWatermark(deps.pool, asset.asset_id, stage, features.dates.at(-1)!, rowsWritten);
     return { ...base, rowsWritten, featureVersionHash: runFeatureHash(run), openPositions: positions.filter((x) => x.status === "OPEN").length };

@@ -16,7 +16,7 @@ import type { WorkerDeps } from "../deps.ts";
 import { PermanentError } from "../errors.ts";
 import type { JobContext, Processor } from "../runtime.ts";
 import { TIMEFRAMES } from "../../compute/indicators/timeframe.ts";
-import { STAGE_LOOKBACK, type Columns, type EmaStageOutput } from "../../compute/indicators/stages.ts";
+import { FEATURE_EXTRA_SOURCES, STAGE_LOOKBACK, STAGE_REVISES, type Columns, type EmaStageOutput } from "../../compute/indicators/stages.ts";
 import { runQuality } from "./quality/run.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { planWrite, rowsToWrite, stackColumns, windowColumns, type WritePlan } from "./window.ts";
@@ -50,7 +50,7 @@ export function stageProcessor(deps: StageDeps): Processor<typeof stageKind> {
   };
 }
 
-const compute = <T>(c: Ctx, input: StageComputeInput) => c.deps.compute.run<StageComputeInput, T>("stageCompute", input, c.job.signal);
+const compute = <T>(c: Ctx, input: StageComputeInput & { from?: number }) => c.deps.compute.run<StageComputeInput, T>("stageCompute", input, c.job.signal);
 
 /** The input over its first n bars (its settings kept). */
 function prefixOf(input: StageComputeInput, n: number): StageComputeInput {
@@ -75,7 +75,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   const input: StageComputeInput =
     stage === "ema" ? { stage, bars: sb, timeframes: [...deps.emaTimeframes], session: asset.session_type }
     : stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year }
-    : stage === "features" ? { stage, cols: feat as never }
+    : stage === "features" ? { stage, cols: Object.fromEntries(FEATURE_EXTRA_SOURCES.map((k) => [k, feat![k]!])) as never }
     : { stage, bars: sb };
   const dates = feat?.dates ?? bars.dates;
   const n = dates.length;
@@ -88,15 +88,23 @@ async function refresh(c: Ctx): Promise<Refreshed> {
     await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, 0, undefined, inputHash);
     return { written: 0, sent: 0, plan };
   }
-  // The computation over the stored bars, to find the earlier rows that change (only with a matching fingerprint).
-  const both = async <T>() => Promise.all([compute<T>(c, input), "prevN" in plan ? compute<T>(c, prefixOf(input, plan.prevN)) : undefined]);
+  // A stage that declares how far back a new bar reaches (STAGE_REVISES) is computed once and sends its rows
+  // from there; the others are also computed over the stored bars, to find the earlier rows that change.
+  const revises = STAGE_REVISES[stage];
+  const send: WritePlan = "prevN" in plan && revises !== undefined ? { from: Math.max(0, plan.prevN - revises) } : plan;
+  const both = async <T>() => Promise.all([compute<T>(c, input), "prevN" in send ? compute<T>(c, prefixOf(input, send.prevN)) : undefined]);
   let written: number;
   let sent: number;
   switch (stage) {
     case "ema": {
-      const [out, prev] = await both<EmaStageOutput>();
-      const daily = stackColumns(out.daily.map((d, i) => ({ keys: { period: d.period }, cols: d.cols, rows: rowsToWrite(plan, n, d.cols, prev?.daily[i]!.cols) })), asset.asset_id, dates);
-      const multi = stackColumns(out.multiTf.map((d, i) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols, rows: rowsToWrite(plan, n, d.cols, prev?.multiTf[i]!.cols) })), asset.asset_id, dates);
+      // Declared in STAGE_REVISES, so never compared: computed once, and only the rows sent (from `tail` on)
+      // come back from the compute thread (its 35 series over the whole history were most of the job).
+      const tail = "from" in send ? send.from : 0;
+      const out = await compute<EmaStageOutput>(c, { ...input, from: tail });
+      const rows = Int32Array.from({ length: n - tail }, (_, i) => i);
+      const tailDates = dates.slice(tail);
+      const daily = stackColumns(out.daily.map((d) => ({ keys: { period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
+      const multi = stackColumns(out.multiTf.map((d) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
       sent = daily.rows + multi.rows;
       written = await inTransaction(deps.pool, async (db) => (await upsertColumns(db, EMA_DAILY, daily.data, daily.rows)) + (await upsertColumns(db, EMA_MULTI_TF, multi.data, multi.rows)));
       break;
@@ -105,7 +113,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
     case "volatility":
     case "ta": {
       const [cols, prev] = await both<Columns>();
-      const w = windowColumns(asset.asset_id, dates, cols, rowsToWrite(plan, n, cols, prev));
+      const w = windowColumns(asset.asset_id, dates, cols, rowsToWrite(send, n, cols, prev));
       sent = w.rows;
       written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows);
       break;
@@ -114,7 +122,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const [extras, prev] = await both<Columns>();
       // The inputs' earlier rows are unchanged (the fingerprint matched): only the computed columns can differ there.
       const { dates: _dates, ...cols } = feat!;
-      const w = windowColumns(asset.asset_id, dates, { ...cols, ...extras }, rowsToWrite(plan, n, extras, prev));
+      const w = windowColumns(asset.asset_id, dates, { ...cols, ...extras }, rowsToWrite(send, n, extras, prev));
       w.data.asset_class = new Array(w.rows).fill(asset.asset_class);
       sent = w.rows;
       written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows);
