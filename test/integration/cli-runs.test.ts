@@ -93,7 +93,7 @@ async function keysUnder(prefix: string): Promise<string[]> {
 const ALL_STATES = ["completed", "failed", "waiting", "waiting-children", "active", "delayed"] as const;
 
 describe("enqueue daily-refresh on a day that already ran", () => {
-  it("--wait shows the existing run and exits by its status; --rerun next takes 1, then 2; --rerun N still works", { timeout: 120_000 }, async () => {
+  it("--wait shows the existing run and exits by its status; --rerun next takes 1, then 2; --rerun N still works", { timeout: 240_000 }, async () => {
     await startWorkers();
     const assets = ["BTC-USD", "ETH-USD"];
     const args = ["daily-refresh", "--assets", assets.join(","), "--as-of", DAY];
