@@ -261,8 +261,18 @@ describe.skipIf(skip)("operator UI in Chromium", () => {
     expect(await page.$$eval("#backtests tbody tr", (trs) => trs.length)).toBe(stored);
     // The equity line (blue) and the drawdown area (red) are both on the canvas, once the selected run's
     // curve has been fetched and drawn (after the table).
+    // A loaded CI machine has taken over 10 s here; a failure says what the panel shows instead.
     for (const hue of ["blue", "red"] as const) {
-      await poll(async () => (await canvasInk(page, "#equity canvas", hue)) > 300, `${hue} ink on the equity chart`, 10_000, 100);
+      await poll(
+        async () => {
+          const ink = await canvasInk(page, "#equity canvas", hue).catch(() => 0);
+          if (ink > 300) return true;
+          throw new Error(`${ink} ${hue} pixels; the panel says ${JSON.stringify((await page.textContent("#equity"))?.slice(0, 200))}`);
+        },
+        `${hue} ink on the equity chart`,
+        30_000,
+        100,
+      );
     }
     expect(await page.textContent("#sweeps")).toContain(sweepId);
     expect(await canvasInk(page, "#heatmap", "green")).toBeGreaterThan(500);
