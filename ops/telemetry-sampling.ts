@@ -36,10 +36,8 @@ const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD };
 
 /** Whether a trace is kept at `ratio`: the id's last 32 bits, which W3C trace context requires to be random. */
 export function keepsTrace(traceId: string, ratio: number): boolean {
-  return keeps(parseInt(traceId.slice(24), 16), ratio);
+  return ratio >= 1 || parseInt(traceId.slice(24), 16) < ratio * 2 ** 32;
 }
-
-const keeps = (last32Bits: number, ratio: number): boolean => ratio >= 1 || last32Bits < ratio * 2 ** 32;
 
 /** Parent-based, then the span's own sampling.ratio on its trace id; spans without a ratio are kept. */
 export class KindRatioSampler implements Sampler {
@@ -55,30 +53,22 @@ export class KindRatioSampler implements Sampler {
   }
 }
 
-// Ids are cut from a pool of random bytes refilled, and hex-encoded, in one call: an id is a slice of that
-// text, and a root's sampling decision reads its last 32 bits from the bytes. Formatting ids one at a time
-// (Buffer#toString per id, parseInt to decide) cost more than the rest of the hooks together. Ids are cut in
-// 8-byte units whose last byte is made odd, so no id is the invalid all-zero one. A slice keeps the pool's
-// text (8 KiB) alive while it lives: a few pools' worth, as ids outlive their job only in write buffers.
-const POOL_BYTES = 4_096;
-const pool = Buffer.alloc(POOL_BYTES);
-let poolHex = "";
-let used = POOL_BYTES;
-/** Offset of `bytes` (a multiple of 8) fresh random bytes in `pool`, valid until the next call. */
-function draw(bytes: number): number {
-  if (used + bytes > POOL_BYTES) {
+// Ids are cut from a pool of random bytes refilled in one call: formatting numbers as hex per id costs more
+// than the rest of the hooks together. The last byte is made odd so no id is the invalid all-zero one.
+const pool = Buffer.alloc(4_096);
+let used = pool.length;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
     randomFillSync(pool);
-    for (let i = 7; i < POOL_BYTES; i += 8) pool[i]! |= 1;
-    poolHex = pool.toString("hex");
     used = 0;
   }
-  const at = used;
+  pool[used + bytes - 1]! |= 1;
+  const id = pool.toString("hex", used, used + bytes);
   used += bytes;
-  return at;
+  return id;
 }
-const hexAt = (at: number, bytes: number): string => poolHex.slice(2 * at, 2 * (at + bytes));
-const newTraceId = (): string => hexAt(draw(16), 16);
-const newSpanId = (): string => hexAt(draw(8), 8);
+const newTraceId = (): string => randomHex(16);
+const newSpanId = (): string => randomHex(8);
 
 /**
  * The tracer's ids. A root job span is decided on a trace id drawn before the SDK sees it; when it is kept, the
@@ -132,9 +122,8 @@ const hrNow = (): HrTime => hrTime(performance.now());
 /**
  * A job's span: the SDK's when its trace is sampled, else a candidate for the tail rule — its ids, start time,
  * attributes, status and exception events, exported at end() only when sampling.decision was set on it.
- * `startedAt`: the performance.now() reading the caller took at the job's start (one clock read serves both).
  */
-export function startJobSpan(tracer: Tracer, name: string, attributes: Attributes, parent: Context, startedAt: number): Span {
+export function startJobSpan(tracer: Tracer, name: string, attributes: Attributes, parent: Context): Span {
   const setup = setups.get(tracer);
   if (!setup) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
   const ratio = attributes[SAMPLING_RATIO];
@@ -144,21 +133,18 @@ export function startJobSpan(tracer: Tracer, name: string, attributes: Attribute
   const attrs = attributes as Record<string, AttributeValue>;
   if (p && isSpanContextValid(p)) {
     if (p.traceFlags & TraceFlags.SAMPLED && keepsTrace(p.traceId, r)) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
-    return new TailCandidate(setup.keep, name, { traceId: p.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, p, attrs, startedAt);
+    return new TailCandidate(setup.keep, name, { traceId: p.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, p, attrs);
   }
-  const at = draw(16);
-  const traceId = hexAt(at, 16);
-  if (keeps(pool.readUInt32BE(at + 12), r)) return setup.ids.startRoot(tracer, traceId, name, attributes, parent);
-  return new TailCandidate(setup.keep, name, { traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, undefined, attrs, startedAt);
+  const traceId = newTraceId();
+  if (keepsTrace(traceId, r)) return setup.ids.startRoot(tracer, traceId, name, attributes, parent);
+  return new TailCandidate(setup.keep, name, { traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, undefined, attrs);
 }
 
-// Shared by every candidate until one gets a status of its own: almost none ever does.
-const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
-
 class TailCandidate implements Span {
-  private status = UNSET;
-  // Built by the first event: a candidate that records none (almost all) allocates none.
-  private events?: TimedEvent[];
+  // A plain reading: almost every candidate is dropped, and only a kept one needs its epoch form.
+  private readonly startedAt = performance.now();
+  private status: SpanStatus = { code: SpanStatusCode.UNSET };
+  private readonly events: TimedEvent[] = [];
   private ended = false;
 
   constructor(
@@ -167,8 +153,6 @@ class TailCandidate implements Span {
     private readonly context: SpanContext,
     private readonly parent: SpanContext | undefined,
     private readonly attributes: Record<string, AttributeValue>,
-    // A plain reading: almost every candidate is dropped, and only a kept one needs its epoch form.
-    private readonly startedAt: number,
   ) {}
 
   spanContext(): SpanContext {
@@ -186,7 +170,7 @@ class TailCandidate implements Span {
   }
 
   addEvent(name: string, attributes?: Attributes): this {
-    (this.events ??= []).push({ name, time: hrNow(), ...(attributes ? { attributes } : {}), droppedAttributesCount: 0 });
+    this.events.push({ name, time: hrNow(), ...(attributes ? { attributes } : {}), droppedAttributesCount: 0 });
     return this;
   }
 
@@ -222,7 +206,7 @@ class TailCandidate implements Span {
     if (this.ended) return;
     this.ended = true;
     if (typeof this.attributes[SAMPLING_DECISION] !== "string") return;
-    const { name, context: spanContext, parent: parentSpanContext, status, attributes } = this;
-    this.keep({ name, kind: SpanKind.CONSUMER, spanContext, parentSpanContext, startTime: hrTime(this.startedAt), endTime: hrNow(), status, attributes, events: this.events ?? [] });
+    const { name, context: spanContext, parent: parentSpanContext, status, attributes, events } = this;
+    this.keep({ name, kind: SpanKind.CONSUMER, spanContext, parentSpanContext, startTime: hrTime(this.startedAt), endTime: hrNow(), status, attributes, events });
   }
 }

@@ -77,6 +77,7 @@ const isLlmUsage = (r: unknown): r is LlmUsage => typeof (r as LlmUsage)?.provid
 
 class Observation implements JobObservation {
   readonly traceId?: string;
+  private readonly t0 = performance.now();
   private spanContext?: Context;
 
   constructor(
@@ -84,7 +85,6 @@ class Observation implements JobObservation {
     private readonly ins: Instruments,
     private readonly job: Job,
     private readonly attempt: number,
-    private readonly t0: number,
     private readonly span: Span | undefined,
     private readonly parent: Context,
   ) {
@@ -98,19 +98,11 @@ class Observation implements JobObservation {
 
   end(outcome: JobOutcome, info: { error?: unknown; result?: unknown; attributes?: Record<string, unknown> }): void {
     const ms = performance.now() - this.t0;
-    const { ins, attempt } = this;
+    const { ins, span, attempt } = this;
     ins.outcome(outcome).inc();
     const finished = outcome === "completed" || outcome === "failed";
     if (finished || outcome === "retrying") ins.run.observe(ms);
     if (finished) ins.attempts.observe(attempt);
-    // The span only when it is exported: an unsampled attempt that the tail rule does not keep (almost every
-    // one at a low ratio) is dropped here, without dressing it first.
-    let span = this.span;
-    if (span && !(span.spanContext().traceFlags & TraceFlags.SAMPLED)) {
-      const keep = tailReason(outcome, this.job, attempt, ms, ins.sampling.slowMs);
-      if (keep) span.setAttribute(SAMPLING_DECISION, `tail:${keep}`);
-      else span = undefined;
-    }
     const result = info.result as { rowsWritten?: unknown } | undefined;
     if (typeof result?.rowsWritten === "number") {
       ins.rows.inc(result.rowsWritten);
@@ -120,19 +112,20 @@ class Observation implements JobObservation {
     if (span) {
       if (info.attributes) span.setAttributes(info.attributes as Record<string, string | number | boolean>);
       span.setAttribute("job.outcome", outcome);
+      if (!(span.spanContext().traceFlags & TraceFlags.SAMPLED)) {
+        const keep = tailReason(outcome, this.job, attempt, ms, ins.sampling.slowMs);
+        if (keep) span.setAttribute(SAMPLING_DECISION, `tail:${keep}`);
+      }
       if (info.error !== undefined && (outcome === "failed" || outcome === "retrying")) {
         const err = info.error instanceof Error ? info.error : new Error(String(info.error));
         span.recordException(err);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-      } else if (outcome === "completed") span.setStatus(OK);
+      } else if (outcome === "completed") span.setStatus({ code: SpanStatusCode.OK });
       span.end();
     }
     this.hooks.workflow(ins.queue, this.job, outcome, info.result, this.traceId, attempt);
   }
 }
-
-// Spans copy the status they are given (the SDK's) or never change it (the tail candidates'): one object serves all.
-const OK = Object.freeze({ code: SpanStatusCode.OK });
 
 // Why an attempt whose trace was not sampled is kept: what an operator looks for is never sampled away.
 function tailReason(outcome: JobOutcome, job: Job, attempt: number, ms: number, slowMs: number): string | undefined {
@@ -144,7 +137,7 @@ function tailReason(outcome: JobOutcome, job: Job, attempt: number, ms: number, 
 }
 
 class TelemetryJobHooks implements JobHooks {
-  private readonly instruments = new Map<string, Map<string, Instruments>>();
+  private readonly instruments = new Map<string, Instruments>();
   private readonly llmInstruments = new Map<string, { input: Counter; output: Counter; latency: Histogram }>();
   private readonly sampling: SamplingPlan;
 
@@ -153,12 +146,11 @@ class TelemetryJobHooks implements JobHooks {
   }
 
   onJobStart(job: Job, kind: string, attributes: Record<string, string | number | boolean>): JobObservation {
-    const t0 = performance.now();
-    // Two levels, not one map keyed by queue and name joined: that key would be a new string, hashed, per job.
-    let byName = this.instruments.get(kind);
-    if (!byName) this.instruments.set(kind, (byName = new Map()));
-    let ins = byName.get(job.name);
-    if (!ins) byName.set(job.name, (ins = new Instruments(this.opts.metrics, kind, job.name, this.sampling(kind, job.name))));
+    const key = `${kind}\u0000${job.name}`;
+    let ins = this.instruments.get(key);
+    if (!ins) {
+      this.instruments.set(key, (ins = new Instruments(this.opts.metrics, kind, job.name, this.sampling(kind, job.name))));
+    }
     const attempt = job.attemptsMade + 1;
     // Queue wait of the first attempt only: a retry's wait is mostly its backoff delay.
     if (attempt === 1 && job.processedOn) ins.wait.observe(Math.max(0, job.processedOn - job.timestamp - (job.opts.delay ?? 0)));
@@ -166,9 +158,9 @@ class TelemetryJobHooks implements JobHooks {
     let span: Span | undefined;
     if (this.opts.tracer) {
       attributes[SAMPLING_RATIO] = ins.sampling.ratio;
-      span = startJobSpan(this.opts.tracer, ins.spanName, attributes, parent, t0);
+      span = startJobSpan(this.opts.tracer, ins.spanName, attributes, parent);
     }
-    return new Observation(this, ins, job, attempt, t0, span, parent);
+    return new Observation(this, ins, job, attempt, span, parent);
   }
 
   llm(r: LlmUsage, ms: number, span: Span | undefined): void {
