@@ -8,6 +8,7 @@ import type { Job } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../ops/config.ts";
 import { initTelemetry, type Telemetry } from "../../ops/telemetry.ts";
+import { keepsTrace } from "../../ops/telemetry-sampling.ts";
 import { withTrace } from "../../queues/trace-context.ts";
 import type { JobOutcome } from "../../workers/hooks.ts";
 import { samplingPlan } from "../../workers/sampling.ts";
@@ -78,6 +79,27 @@ describe("head sampling", () => {
     expect(chunks.size).toBeGreaterThan(10);
     expect(chunks.size).toBeLessThan(60);
     for (const n of chunks.values()) expect(n).toBe(4);
+  });
+});
+
+describe("job span ids", () => {
+  it("are well-formed and distinct, and a root's decision is keepsTrace of its trace id", async () => {
+    const hooks = telemetryHooks({ tracer: telemetry.tracer, sampling: samplingPlan({ maintenance: 0.5 }) });
+    // Failed: the unsampled ones are kept by the tail rule, so both decisions are exported.
+    for (let i = 0; i < 600; i++) runJob(hooks, "maintenance", job("smoke", {}), "failed");
+    const spans = await exported();
+    expect(spans).toHaveLength(600);
+    const ids = spans.map((s) => s.spanContext());
+    for (const { traceId, spanId } of ids) {
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+    }
+    expect(new Set(ids.map((c) => c.traceId)).size).toBe(600);
+    expect(new Set(ids.map((c) => c.spanId)).size).toBe(600);
+    const head = spans.filter((s) => s.attributes["sampling.decision"] === "head");
+    expect(head.length).toBeGreaterThan(200);
+    expect(head.length).toBeLessThan(400);
+    for (const s of spans) expect(keepsTrace(s.spanContext().traceId, 0.5)).toBe(s.attributes["sampling.decision"] === "head");
   });
 });
 

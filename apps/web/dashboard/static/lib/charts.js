@@ -32,6 +32,11 @@ function clear(el, text) {
   el.replaceChildren(empty(text));
 }
 
+// uPlot hands an axis's values callback null for a tick it filtered out (no room, or outside the scale): an
+// empty label, never a call on null (which throws inside uPlot's draw and leaves the chart blank).
+const tickLabels = (format) => (_u, vals) => vals.map((v) => (v === null || v === undefined ? "" : format(v)));
+const equityTick = (v) => v.toLocaleString("en-US", { maximumSignificantDigits: 3 });
+
 /**
  * aligned = { t: [epoch s], series: [{ name, values }] }. timeSpan = [from, to] (epoch s), the span asked for,
  * with bucket its bucket width (s): the x axis starts a bucket before the first point when the data starts
@@ -45,7 +50,7 @@ export function lineChart(el, aligned, { yLabel = "", format = (v) => v, timeSpa
     el,
     {
       series: [{}, ...aligned.series.map((s, i) => ({ label: s.name, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: aligned.t.length < 60 }, spanGaps: false, value: (_u, v) => (v === null ? "—" : format(v)) }))],
-      axes: [{}, { label: yLabel, size: 60, values: (_u, vals) => vals.map(format) }],
+      axes: [{}, { label: yLabel, size: 60, values: tickLabels(format) }],
       // From zero; an all-zero series gets a unit axis instead of a degenerate one.
       scales: { ...(xRange ? { x: { time: true, range: () => xRange } } : {}), y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.1 : 1] } },
     },
@@ -119,8 +124,8 @@ export function equityChart(el, curve) {
       ],
       axes: [
         {},
-        { scale: "eq", label: log ? "equity (log)" : "equity", size: 60, splits: () => eqTicks, values: (_u, vals) => vals.map((v) => v.toLocaleString("en-US", { maximumSignificantDigits: 3 })) },
-        { scale: "dd", side: 1, label: "drawdown %", size: 60, grid: { show: false }, stroke: "#b91c1c", splits: () => ddTicks, values: (_u, vals) => vals.map((v) => `${v}`) },
+        { scale: "eq", label: log ? "equity (log)" : "equity", size: 60, splits: () => eqTicks, values: tickLabels(equityTick) },
+        { scale: "dd", side: 1, label: "drawdown %", size: 60, grid: { show: false }, stroke: "#b91c1c", splits: () => ddTicks, values: tickLabels(String) },
       ],
       scales: { eq: { distr: log ? 3 : 1, range: () => eqRange }, dd: { range: () => ddRange } },
     },
@@ -283,7 +288,7 @@ export function curvesChart(el, aligned) {
     {
       series: [{}, ...aligned.series.map((s, i) => ({ label: s.name, stroke: colours[i] ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => (v === null ? "—" : v.toFixed(3)) }))],
       // A log axis leaves null among its splits (the ones it does not label).
-      axes: [{}, { label: log ? "equity (log)" : "equity", size: 60, values: (_u, vals) => vals.map((v) => (v === null ? "" : v.toLocaleString("en-US", { maximumSignificantDigits: 3 }))) }],
+      axes: [{}, { label: log ? "equity (log)" : "equity", size: 60, values: tickLabels(equityTick) }],
       scales: { y: { distr: log ? 3 : 1, range: () => range } },
     },
     [aligned.t, ...aligned.series.map((s) => s.values)],
