@@ -3,7 +3,6 @@
 // number of rows that actually changed. Table and column names come only from frozen TableSpecs built from
 // code declarations (feature-tables.ts, signals.ts) — never from input — and are quoted anyway.
 import { escapeIdentifier } from "pg";
-import { to as copyTo } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
 
 export type PgType = "float8" | "int4" | "date" | "text" | "bool" | "jsonb";
@@ -63,95 +62,4 @@ export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data
     written += rowCount ?? 0;
   }
   return written;
-}
-
-// Columnar reads: a long float8 history as one two-dimensional float8 array (a row of values per day, its
-// date first, as days since 1970-01-01), read through COPY … (FORMAT binary), instead of one text row per
-// day. The doubles arrive as their stored bits (a query's result would bring each as decimal text to parse);
-// decoding them is exact and costs a fraction of the per-row parsing, on both ends. COPY takes no
-// parameters, so the asset and day a read filters on are bound by a parameterised set_config() on the same
-// connection first, and the read's SQL refers to them as READ_ASSET / READ_AS_OF: no value is ever spliced in.
-
-/** The asset id of the current read, in a readColumns `from` clause. */
-export const READ_ASSET = "current_setting('ta_fleet.read_asset')::int";
-/** The last day of the current read (inclusive), in a readColumns `from` clause. */
-export const READ_AS_OF = "current_setting('ta_fleet.read_as_of')::date";
-
-const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
-
-/** The first field of the single row of a COPY (FORMAT binary) stream; null when SQL NULL. */
-function binaryField(buf: Buffer): Buffer | null {
-  if (buf.length < 21 || !buf.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error(`COPY binary: no signature in ${buf.length} bytes`);
-  const at = 19 + buf.readInt32BE(15);
-  if (buf.readInt16BE(at) < 1) throw new Error("COPY binary: expected one row of one field");
-  const len = buf.readInt32BE(at + 2);
-  return len < 0 ? null : buf.subarray(at + 6, at + 6 + len);
-}
-
-const DAY_MS = 86_400_000;
-// Days repeat across assets and reads; formatting each once keeps a read's dates cheap.
-const dayText = new Map<number, string>();
-const dateOf = (days: number) => {
-  let d = dayText.get(days);
-  if (d === undefined) dayText.set(days, (d = new Date(days * DAY_MS).toISOString().slice(0, 10)));
-  return d;
-};
-
-/** A float8[n][1 + count] array in binary form (array_send) as the dates of its first column and its other columns. */
-function unpackRows(arr: Buffer | null, count: number): { dates: string[]; cols: Float64Array[] } {
-  if (!arr) return { dates: [], cols: Array.from({ length: count }, () => new Float64Array(0)) };
-  const ndim = arr.readInt32BE(0);
-  const n = ndim === 0 ? 0 : arr.readInt32BE(12);
-  const width = ndim === 2 ? arr.readInt32BE(20) : 0;
-  if (ndim !== 0 && (ndim !== 2 || width !== count + 1)) throw new Error(`readColumns: expected a float8[n][${count + 1}] array, got ${ndim} dimensions of width ${width}`);
-  const dates = new Array<string>(n);
-  const cols = Array.from({ length: count }, () => new Float64Array(n));
-  // Elements follow the header (3 words + 2 per dimension): each its length (−1: NULL, here NaN), then 8 bytes.
-  const view = new DataView(arr.buffer, arr.byteOffset, arr.length);
-  let at = 12 + 8 * ndim;
-  for (let i = 0; i < n; i++) {
-    for (let j = -1; j < count; j++) {
-      let v = NaN;
-      if (view.getInt32(at) >= 0) {
-        v = view.getFloat64(at + 4);
-        at += 8;
-      }
-      at += 4;
-      if (j < 0) dates[i] = dateOf(v);
-      else cols[j]![i] = v;
-    }
-  }
-  return { dates, cols };
-}
-
-/**
- * Reads `from` (a FROM … WHERE … clause whose rows have a date `ts`, filtered with READ_ASSET / READ_AS_OF)
- * for `scope` as dates and one float8 column per SQL expression of `values`, oldest first; NULL is NaN (the
- * writer stores NaN as NULL).
- */
-export async function readColumns(
-  db: Pool | PoolClient,
-  values: readonly string[],
-  from: string,
-  scope: { assetId: number; asOf: string },
-): Promise<{ dates: string[]; cols: Float64Array[] }> {
-  const client = "release" in db ? db : await db.connect();
-  let failed: Error | undefined;
-  try {
-    // Session-level (not local): a read runs outside any transaction, and every read sets both first.
-    await client.query("SELECT set_config('ta_fleet.read_asset', $1::int::text, false), set_config('ta_fleet.read_as_of', $2::date::text, false)", [
-      scope.assetId,
-      scope.asOf,
-    ]);
-    const chunks: Buffer[] = [];
-    const rows = `array_agg(ARRAY[(ts - DATE '1970-01-01')::float8, ${values.map((v) => `(${v})::float8`).join(", ")}] ORDER BY ts)`;
-    for await (const chunk of client.query(copyTo(`COPY (SELECT ${rows} ${from}) TO STDOUT (FORMAT binary)`))) chunks.push(chunk as Buffer);
-    return unpackRows(binaryField(Buffer.concat(chunks)), values.length);
-  } catch (err) {
-    failed = err as Error;
-    throw err;
-  } finally {
-    // A client whose COPY failed is discarded, never reused mid-protocol.
-    if (client !== db) client.release(failed);
-  }
 }

@@ -4,7 +4,7 @@ import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 import { EMA_PERIODS } from "../../compute/indicators/ema.ts";
 import { FEATURE_COLUMNS } from "../../compute/indicators/catalog.ts";
-import { READ_AS_OF, READ_ASSET, readColumns } from "./columns.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "./column-reads.ts";
 import { PRICE_COLUMNS, STAGE_TABLES } from "./feature-tables.ts";
 
 export type FeatureInputs = { dates: string[] } & Record<string, Float64Array>;

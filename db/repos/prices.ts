@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
-import { READ_AS_OF, READ_ASSET, readColumns } from "./columns.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "./column-reads.ts";
 
 // An import streams its rows into a temporary table of the transaction (import_prices) and upserts from
 // there at the end: memory stays bounded by the stream's buffers, and a failure before the end rolls

@@ -1,6 +1,7 @@
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
-import { READ_AS_OF, READ_ASSET, readColumns, upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "./column-reads.ts";
+import { upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
 import { DAILY_FEATURES } from "./feature-tables.ts";
 import { STRATEGIES, type SignalType } from "../../compute/signals/catalog.ts";
 import type { Features, PositionRow, Strategy } from "../../compute/signals/strategy.ts";

@@ -1,4 +1,4 @@
-// What a daily refresh and a sweep produce, reduced to a row count and an md5 per table, with the columns that
+// What a daily refresh, a sweep and a walk-forward produce, reduced to a row count and an md5 per table, with the columns that
 // say when or how long (not what) left out, and generated ids replaced by deterministic job ids (the sweep's id
 // left out). Two runs that computed the same results have byte-identical checksums. An operator's rerun of a
 // day (`--rerun N`) files its rows under job ids ending in `.rN`, next to what the interrupted run wrote: the
@@ -53,5 +53,13 @@ async function checksums(pool: Pool, selects: Readonly<Record<string, string>>, 
 export const resultChecksums = (pool: Pool) => checksums(pool, RESULTS);
 
 export const sweepChecksums = (pool: Pool, sweepId: string) => checksums(pool, SWEEP_RESULTS, [sweepId]);
+
+// One walk-forward ($1): every column of its stored result but the id it is stored under and when it was written.
+const WALK_FORWARD_RESULTS: Readonly<Record<string, string>> = {
+  walk_forward_windows: "SELECT to_jsonb(w) - 'walk_forward_id' - 'computed_at' FROM walk_forward_windows w WHERE walk_forward_id = $1",
+  walk_forwards: "SELECT to_jsonb(w) - 'walk_forward_id' - 'created_at' - 'completed_at' FROM walk_forwards w WHERE walk_forward_id = $1",
+};
+
+export const walkForwardChecksums = (pool: Pool, walkForwardId: string) => checksums(pool, WALK_FORWARD_RESULTS, [walkForwardId]);
 
 export const totalRows = (c: Checksums) => Object.values(c).reduce((n, t) => n + t.rows, 0);

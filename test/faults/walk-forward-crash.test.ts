@@ -7,7 +7,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Job } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Pool } from "../../db/pool.ts";
 import { findAsset } from "../../db/repos/assets.ts";
 import { countBars } from "../../db/repos/prices.ts";
 import { emaGridSize } from "../../compute/backtest/sweep-grid.ts";
@@ -21,6 +20,7 @@ import type { JobContext } from "../../workers/runtime.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import { memoryLogger } from "../helpers/log.ts";
 import { poll } from "../helpers/wait.ts";
+import { walkForwardChecksums } from "./checksums.ts";
 import { FleetUnderTest } from "./fleet.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
@@ -29,24 +29,6 @@ const PREFIX = "{ta}";
 // compute thread, so a worker (concurrency 4, one thread on two cores) holds its windows long enough to be killed.
 const SPEC: WalkForwardSpec = { asset: "BTC-USD", strategy: "ema_cross", fast: [2, 60, 1], slow: [10, 400, 2], train: 365, test: 365, feeBps: 10 };
 const WORKER_CONCURRENCY = parseConfig({}).WORKER_CONCURRENCY;
-
-// Every column of the stored result but the id it is stored under and when it was written.
-const STORED: Readonly<Record<string, string>> = {
-  walk_forward_windows: "SELECT to_jsonb(w) - 'walk_forward_id' - 'computed_at' FROM walk_forward_windows w WHERE walk_forward_id = $1",
-  walk_forwards: "SELECT to_jsonb(w) - 'walk_forward_id' - 'created_at' - 'completed_at' FROM walk_forwards w WHERE walk_forward_id = $1",
-};
-
-async function storedChecksums(pool: Pool, walkForwardId: string): Promise<Record<string, { rows: number; md5: string }>> {
-  const out: Record<string, { rows: number; md5: string }> = {};
-  for (const [table, select] of Object.entries(STORED)) {
-    const { rows } = await pool.query<{ rows: number; md5: string }>(
-      `SELECT count(*)::int AS rows, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS md5 FROM (${select}) x`,
-      [walkForwardId],
-    );
-    out[table] = rows[0]!;
-  }
-  return out;
-}
 
 let fleet: FleetUnderTest | undefined;
 
@@ -113,9 +95,9 @@ describe("a walk-forward under a crash", () => {
       const signal = new AbortController().signal;
       for (const job of jobs) await processor(parsePayload(backtestKind, { ...job!.data, walkForwardId: referenceId }), { signal } as JobContext);
 
-      const crashed = await storedChecksums(f.pool(), wf.walkForwardId);
+      const crashed = await walkForwardChecksums(f.pool(), wf.walkForwardId);
       expect(crashed).toEqual({ walk_forward_windows: { rows: wf.windows, md5: expect.any(String) }, walk_forwards: { rows: 1, md5: expect.any(String) } });
-      expect(crashed).toEqual(await storedChecksums(f.pool(), referenceId));
+      expect(crashed).toEqual(await walkForwardChecksums(f.pool(), referenceId));
       const { rows } = await f.pool().query<{ k: number }>("SELECT k FROM walk_forward_windows WHERE walk_forward_id = $1 ORDER BY k", [wf.walkForwardId]);
       expect(rows.map((r) => r.k)).toEqual(windowIds.map((_, k) => k));
       const report = { fault: "kill -9 of worker.2 mid-walk-forward", windows: wf.windows, combinations: emaGridSize(SPEC.fast, SPEC.slow), stalls, killToCompletedS: resumedS, checksums: "identical", crashed };

@@ -1,7 +1,7 @@
 // Columnar reads (db/repos/columns.ts readColumns): a float8 history through COPY (FORMAT binary) is the
 // stored bits exactly — the values a text row per day gives —, NULL is NaN, rows come oldest first.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { READ_AS_OF, READ_ASSET, readColumns } from "../../db/repos/columns.ts";
+import { READ_AS_OF, READ_ASSET, readColumns } from "../../db/repos/column-reads.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 
 const PROBE = `FROM cols_probe WHERE k = ${READ_ASSET} AND ts <= ${READ_AS_OF}`;

@@ -81,11 +81,8 @@ describe("indicator declarations", () => {
   it("the ema stage over the first k bars is the whole history's computation but for its last STAGE_REVISES rows", () => {
     const revises = STAGE_REVISES.ema!;
     expect(STAGE_REVISES).toEqual({ ema: 1 });
-    const sameUpTo = (a: ArrayLike<number>, b: ArrayLike<number>, k: number) => {
-      for (let i = 0; i < k; i++) if (!Object.is(a[i], b[i])) return false;
-      return true;
-    };
-    const same = (whole: Columns, cut: Columns, k: number) => Object.keys(whole).filter((name) => !sameUpTo(whole[name]!, cut[name]!, k));
+    // The columns of `whole` whose first k values are not `cut`'s, bit for bit.
+    const differing = (whole: Columns, cut: Columns, k: number) => Object.keys(whole).filter((name) => !sameBits(whole[name]!.subarray(0, k), cut[name]!.subarray(0, k)));
     const prefix = (b: StageBars, k: number): StageBars => ({ dates: b.dates.slice(0, k), open: b.open.subarray(0, k), high: b.high.subarray(0, k), low: b.low.subarray(0, k), close: b.close.subarray(0, k) });
     // Every calendar timeframe and two trading-day ones, over a 24/7 and a weekday session; cuts around quarter and year turns.
     const tfs = ["7D", "30D", ...TIMEFRAMES.filter((t) => t.is_calendar).map((t) => t.tf_label)];
@@ -99,10 +96,10 @@ describe("indicator declarations", () => {
       const holidays = bars.dates.flatMap((_, i) => (i > revises && weekday(i - 1) === 4 && weekday(i) === 1 ? [i] : [])).slice(0, 4);
       for (const k of [...turns.filter((_, j) => j % 20 === 0).flatMap((i) => [i, i + 1]), ...holidays]) {
         const cut = emaStage(prefix(bars, k), tfs, session);
-        for (const [i, d] of cut.daily.entries()) expect(same(all.daily[i]!.cols, d.cols, k - revises), `${session} k=${k} ${d.period}`).toEqual([]);
+        for (const [i, d] of cut.daily.entries()) expect(differing(all.daily[i]!.cols, d.cols, k - revises), `${session} k=${k} ${d.period}`).toEqual([]);
         for (const [i, d] of cut.multiTf.entries()) {
           const whole = all.multiTf[i]!.cols;
-          expect(same(whole, d.cols, k - revises), `${session} k=${k} ${d.tf}/${d.period}`).toEqual([]);
+          expect(differing(whole, d.cols, k - revises), `${session} k=${k} ${d.tf}/${d.period}`).toEqual([]);
           if (whole.is_canonical![k - 1] !== d.cols.is_canonical![k - 1]) changedLast++;
         }
       }
