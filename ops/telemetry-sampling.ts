@@ -36,7 +36,7 @@ const DROP: SamplingResult = { decision: SamplingDecision.NOT_RECORD };
 
 /** Whether a trace is kept at `ratio`: the id's last 32 bits, which W3C trace context requires to be random. */
 export function keepsTrace(traceId: string, ratio: number): boolean {
-  return ratio >= 1 || parseInt(traceId.slice(24), 16) < ratio * 2 ** 32;
+  return keepsLow(parseInt(traceId.slice(24), 16), ratio);
 }
 
 /** Parent-based, then the span's own sampling.ratio on its trace id; spans without a ratio are kept. */
@@ -70,6 +70,22 @@ function randomHex(bytes: number): string {
 const newTraceId = (): string => randomHex(16);
 const newSpanId = (): string => randomHex(8);
 
+// A root job is decided on the random low 32 bits of its trace id alone (what keepsTrace reads), drawn before
+// the id exists: the id, built only when something asks for it, ends in those bits, so it decides alike.
+const words = new Uint32Array(1_024);
+let word = words.length;
+function randomLow(): number {
+  if (word === words.length) {
+    randomFillSync(words);
+    word = 0;
+  }
+  return words[word++]!;
+}
+const rootTraceId = (low: number): string => randomHex(12) + low.toString(16).padStart(8, "0");
+const keepsLow = (low: number, ratio: number): boolean => ratio >= 1 || low < ratio * 2 ** 32;
+
+const sdkSpan = (tracer: Tracer, name: string, attributes: Attributes, parent: Context): Span => tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+
 /**
  * The tracer's ids. A root job span is decided on a trace id drawn before the SDK sees it; when it is kept, the
  * SDK span must carry that same id, so it is handed over for the one synchronous startSpan call that follows.
@@ -90,7 +106,7 @@ export class JobSpanIds implements IdGenerator {
   startRoot(tracer: Tracer, traceId: string, name: string, attributes: Attributes, parent: Context): Span {
     this.next = traceId;
     try {
-      return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+      return sdkSpan(tracer, name, attributes, parent);
     } finally {
       this.next = undefined;
     }
@@ -120,43 +136,57 @@ const hrTime = (now: number): HrTime => {
 const hrNow = (): HrTime => hrTime(performance.now());
 
 /**
- * A job's span: the SDK's when its trace is sampled, else a candidate for the tail rule — its ids, start time,
- * attributes, status and exception events, exported at end() only when sampling.decision was set on it.
+ * A job's span: the SDK's when its trace is sampled, else a candidate for the tail rule — its start time and
+ * what the hooks set on it, exported at end() only when sampling.decision was set on it. `attributes` is called
+ * only for a span that is recorded or kept, and a candidate's ids are drawn only when something reads them (the
+ * context its job enqueues children with, a log line, a kept span): most unsampled jobs need neither.
  */
-export function startJobSpan(tracer: Tracer, name: string, attributes: Attributes, parent: Context): Span {
+export function startJobSpan(tracer: Tracer, name: string, ratio: number, attributes: () => Record<string, AttributeValue>, parent: Context, startedAt: number): Span {
   const setup = setups.get(tracer);
-  if (!setup) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
-  const ratio = attributes[SAMPLING_RATIO];
-  const r = typeof ratio === "number" ? ratio : 1;
+  if (!setup) return sdkSpan(tracer, name, withRatio(attributes(), ratio), parent);
   const p = trace.getSpanContext(parent);
-  // The attributes object is the caller's own for this span (the runtime builds one per job): no copy.
-  const attrs = attributes as Record<string, AttributeValue>;
   if (p && isSpanContextValid(p)) {
-    if (p.traceFlags & TraceFlags.SAMPLED && keepsTrace(p.traceId, r)) return tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
-    return new TailCandidate(setup.keep, name, { traceId: p.traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, p, attrs);
+    if (p.traceFlags & TraceFlags.SAMPLED && keepsTrace(p.traceId, ratio)) return sdkSpan(tracer, name, withRatio(attributes(), ratio), parent);
+    return new TailCandidate(setup.keep, name, p, 0, ratio, attributes, startedAt);
   }
-  const traceId = newTraceId();
-  if (keepsTrace(traceId, r)) return setup.ids.startRoot(tracer, traceId, name, attributes, parent);
-  return new TailCandidate(setup.keep, name, { traceId, spanId: newSpanId(), traceFlags: TraceFlags.NONE }, undefined, attrs);
+  const low = randomLow();
+  if (keepsLow(low, ratio)) return setup.ids.startRoot(tracer, rootTraceId(low), name, withRatio(attributes(), ratio), parent);
+  return new TailCandidate(setup.keep, name, undefined, low, ratio, attributes, startedAt);
 }
 
+// The attributes object is the caller's own for this span (built per job): no copy.
+function withRatio(attributes: Record<string, AttributeValue>, ratio: number): Record<string, AttributeValue> {
+  attributes[SAMPLING_RATIO] = ratio;
+  return attributes;
+}
+
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+
 class TailCandidate implements Span {
-  // A plain reading: almost every candidate is dropped, and only a kept one needs its epoch form.
-  private readonly startedAt = performance.now();
-  private status: SpanStatus = { code: SpanStatusCode.UNSET };
-  private readonly events: TimedEvent[] = [];
+  private context?: SpanContext;
+  private attrs?: Record<string, AttributeValue>;
+  private status = UNSET;
+  private events?: TimedEvent[];
   private ended = false;
 
   constructor(
     private readonly keep: (span: KeptSpan) => void,
     private name: string,
-    private readonly context: SpanContext,
     private readonly parent: SpanContext | undefined,
-    private readonly attributes: Record<string, AttributeValue>,
+    /** A root's trace id bits, when it has no parent. */
+    private readonly low: number,
+    private readonly ratio: number,
+    private readonly build: () => Record<string, AttributeValue>,
+    /** A performance.now() reading: only a kept candidate needs its epoch form. */
+    private readonly startedAt: number,
   ) {}
 
   spanContext(): SpanContext {
-    return this.context;
+    return (this.context ??= { traceId: this.parent?.traceId ?? rootTraceId(this.low), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
+  }
+
+  private get attributes(): Record<string, AttributeValue> {
+    return (this.attrs ??= withRatio(this.build(), this.ratio));
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
@@ -170,7 +200,7 @@ class TailCandidate implements Span {
   }
 
   addEvent(name: string, attributes?: Attributes): this {
-    this.events.push({ name, time: hrNow(), ...(attributes ? { attributes } : {}), droppedAttributesCount: 0 });
+    (this.events ??= []).push({ name, time: hrNow(), ...(attributes ? { attributes } : {}), droppedAttributesCount: 0 });
     return this;
   }
 
@@ -205,8 +235,8 @@ class TailCandidate implements Span {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (typeof this.attributes[SAMPLING_DECISION] !== "string") return;
-    const { name, context: spanContext, parent: parentSpanContext, status, attributes, events } = this;
-    this.keep({ name, kind: SpanKind.CONSUMER, spanContext, parentSpanContext, startTime: hrTime(this.startedAt), endTime: hrNow(), status, attributes, events });
+    if (typeof this.attrs?.[SAMPLING_DECISION] !== "string") return;
+    const { name, parent: parentSpanContext, status, attributes } = this;
+    this.keep({ name, kind: SpanKind.CONSUMER, spanContext: this.spanContext(), parentSpanContext, startTime: hrTime(this.startedAt), endTime: hrNow(), status, attributes, events: this.events ?? [] });
   }
 }

@@ -12,8 +12,11 @@ export interface JobObservation {
   end(outcome: JobOutcome, info: { error?: unknown; result?: unknown; attributes?: Record<string, unknown> }): void;
 }
 
+export type SpanAttributes = Record<string, string | number | boolean>;
+
 export interface JobHooks {
-  onJobStart(job: Job, kind: string, attributes: Record<string, string | number | boolean>): JobObservation;
+  /** `attributes` builds the job's span attributes (a new object per call): called only when they are used. */
+  onJobStart(job: Job, kind: string, attributes: () => SpanAttributes): JobObservation;
 }
 
 export const NOOP_HOOKS: JobHooks = {

@@ -11,7 +11,7 @@ import type { Logger } from "../ops/logger.ts";
 import { isOutageError, type DependencyMonitor } from "../ops/outage.ts";
 import { workerName } from "../ops/health.ts";
 import { JobTimeoutError, PermanentError, WorkerShutdownError } from "./errors.ts";
-import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome } from "./hooks.ts";
+import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome, type SpanAttributes } from "./hooks.ts";
 import { DEFAULT_OUTAGE_POLICY, planDeferral, type OutagePolicy } from "./outage-deferral.ts";
 import { PoisonAwareWorker, quarantineUnreadable, unreadableEnvelope } from "./poison.ts";
 
@@ -90,7 +90,7 @@ export class FleetWorker<K extends JobKind> {
         opts.log.warn({ queue: kind.name, jobId: job.id, reason }, "unknown job name; failing without retry");
         throw new UnrecoverableError(reason);
       }
-      const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, { queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...attributes?.(payload) });
+      const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, () => ({ queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...attributes?.(payload) }));
       const abort = new JobAbort(kind.name, kind.timeoutMs, attempt);
       this.active.add(abort);
       if (this.shutdown.signal.aborted) abort.stop(this.shutdown.signal.reason as Error);
@@ -237,7 +237,6 @@ function outcomeOf(err: unknown, job: Job, attempt: number): JobOutcome {
 class RunContext implements JobContext {
   private logger?: Logger;
   private traceContext?: Context;
-  readonly traceId: string | undefined;
 
   constructor(
     readonly job: Job,
@@ -247,8 +246,11 @@ class RunContext implements JobContext {
     private readonly abort: JobAbort,
     private readonly baseLog: Logger,
     private readonly queue: string,
-  ) {
-    this.traceId = obs.traceId;
+  ) {}
+
+  // On demand: an unsampled job's trace ids are drawn only when something reads them.
+  get traceId(): string | undefined {
+    return this.obs.traceId;
   }
 
   // Explicit, not an AsyncLocalStorage context: on Node 20 that taxes every promise of the process.
@@ -335,7 +337,7 @@ const NOOP_OBSERVATION: JobObservation = {
 };
 
 // Hooks must never break a job: a throwing hook costs its observation, not the job.
-function observe(hooks: JobHooks, job: Job, kind: string, attrs: Record<string, string | number | boolean>): JobObservation {
+function observe(hooks: JobHooks, job: Job, kind: string, attrs: () => SpanAttributes): JobObservation {
   try {
     return hooks.onJobStart(job, kind, attrs);
   } catch {

@@ -14,7 +14,8 @@ const RUN_QUEUES = new Set<string>(RUN_KINDS.map((k) => k.name));
 type Data = Record<string, unknown>;
 
 /** The transition a finished job attempt means for its flow run, if it belongs to one. */
-export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" | "data">, outcome: JobOutcome, result: unknown, traceId: string | undefined, attempt: number): WorkflowTransition | undefined {
+/** `trace.traceId` is read only for a transition: drawing an unsampled job's ids costs, most jobs need none. */
+export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" | "data">, outcome: JobOutcome, result: unknown, trace: { readonly traceId?: string }, attempt: number): WorkflowTransition | undefined {
   if (outcome !== "completed" && outcome !== "failed" && outcome !== "retrying") return undefined;
   const data = job.data as Data;
   if (queue === maintenanceKind.name && job.name === "daily-refresh") {
@@ -22,7 +23,7 @@ export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" |
     if (outcome !== "completed" || !r?.created || !r.runId) return undefined;
     return {
       workflowId: r.runId,
-      correlationId: traceId ?? r.runId,
+      correlationId: trace.traceId ?? r.runId,
       type: WORKFLOW_TYPE,
       phase: "enqueued",
       status: "pending",
@@ -32,7 +33,7 @@ export function workflowTransition(queue: string, job: Pick<Job, "id" | "name" |
   }
   const runId = data.runId;
   if (!RUN_QUEUES.has(queue) || typeof runId !== "string") return undefined;
-  const base = { workflowId: runId, correlationId: traceId ?? runId, type: WORKFLOW_TYPE, eventMetadata: { jobId: job.id, attempt } };
+  const base = { workflowId: runId, correlationId: trace.traceId ?? runId, type: WORKFLOW_TYPE, eventMetadata: { jobId: job.id, attempt } };
   if (queue === flowKind.name && data.node === "run") {
     const summary = outcome === "completed" ? (result as RunSummary) : undefined;
     if (outcome === "retrying") return { ...base, phase: "done", status: "running", event: "retrying" };

@@ -185,14 +185,22 @@ describe("sampling", () => {
       );
       return rows;
     };
-    for (const ratio of [0, 1]) {
-      const m = new MetricsCollector({ component: `sampled-${ratio}`, write: (rows) => insertMetrics(db.pool, rows), flushMs: 60_000 });
-      const t = await startFleet("stage:ta:AAA", telemetryHooks({ tracer: telemetry.tracer, metrics: m, workflow, sampling: samplingPlan({ "*": ratio }) }));
-      await runDay(t, `2022-11-2${ratio}`);
-      await t.close();
-      tf = undefined;
-      await m.close();
-    }
+    // One run observed by both: the same job events, whatever the flow's timing (a gate's control-flow outcomes
+    // depend on when its children finish), go to a collector per ratio. Its children carry the 100 % context.
+    const [m0, m1] = [0, 1].map((ratio) => new MetricsCollector({ component: `sampled-${ratio}`, write: (rows) => insertMetrics(db.pool, rows), flushMs: 60_000 }));
+    const h0 = telemetryHooks({ tracer: telemetry.tracer, metrics: m0!, sampling: samplingPlan({ "*": 0 }) });
+    const h1 = telemetryHooks({ tracer: telemetry.tracer, metrics: m1!, workflow, sampling: samplingPlan({ "*": 1 }) });
+    const both: JobHooks = {
+      onJobStart(job, kind, attributes) {
+        const [o0, o1] = [h0.onJobStart(job, kind, attributes), h1.onJobStart(job, kind, attributes)];
+        return { context: o1.context, traceId: o1.traceId, end: (outcome, info) => (o0.end(outcome, info), o1.end(outcome, info)) };
+      },
+    };
+    const t = await startFleet("stage:ta:AAA", both);
+    await runDay(t, "2022-11-20");
+    await t.close();
+    tf = undefined;
+    await Promise.all([m0!.close(), m1!.close()]);
     const [none, all] = [await aggregate("sampled-0"), await aggregate("sampled-1")];
     expect(none.length).toBeGreaterThan(10);
     expect(none.map((r) => r.name)).toEqual(expect.arrayContaining(["job_outcomes", "job_run_ms_count", "rows_written"]));

@@ -28,7 +28,7 @@ const job = (name: string, data: object, extra: Partial<Job> = {}) => ({ id: `${
 
 /** Runs one job through the hooks: start, then end with `outcome`; returns its trace context for children. */
 function runJob(hooks: ReturnType<typeof telemetryHooks>, queue: string, j: Job, outcome: JobOutcome = "completed"): Context {
-  const obs = hooks.onJobStart(j, queue, { queue, "job.name": j.name, "job.id": j.id! });
+  const obs = hooks.onJobStart(j, queue, () => ({ queue, "job.name": j.name, "job.id": j.id! }));
   const ctx = obs.context!;
   obs.end(outcome, outcome === "failed" ? { error: new Error("boom") } : {});
   return ctx;
@@ -133,7 +133,7 @@ describe("tail rule: an unsampled job is kept when it matters", () => {
   it("a job that runs longer than its kind's slow threshold", async () => {
     const slowMs = 30;
     const hooks = telemetryHooks({ tracer: telemetry.tracer, sampling: () => ({ ratio: 0, slowMs }) });
-    const obs = hooks.onJobStart(job("ema", {}), "stage", { queue: "stage" });
+    const obs = hooks.onJobStart(job("ema", {}), "stage", () => ({ queue: "stage" }));
     const t0 = performance.now();
     // A busy wait: the threshold is measured on the job's own clock, and a timer would only add noise.
     while (performance.now() - t0 < slowMs + 5);
