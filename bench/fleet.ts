@@ -32,6 +32,7 @@ import { backtestKind, flowKind, signalKind, stageKind } from "../queues/registr
 import { benchEnv, type BenchEnv } from "./env.ts";
 import { FLEET_LAST_DAY, generateAsset, spotCheckIndices, toCsv, type FleetSession } from "./fleet-assets.ts";
 import { backtestRows, checksums, completedJobs, fixed, int, jobStats, jobTotals, table, type JobStats, type JobTotals } from "./fleet-report.ts";
+import { statementRecorder, type StatementRow } from "./fleet-statements.ts";
 import { cpuClock, cpuDelta, startFleetWorkers, type CpuReading } from "./fleet-workers.ts";
 import { logProblems } from "./soak-report.ts";
 import { exitedWorker, killWorkers, stopWorkers, waitReady, type SoakWorker } from "./soak-workers.ts";
@@ -74,6 +75,7 @@ const IMPORT_CONCURRENCY = 4;
 const GOAL_BACKFILL_S = 15 * 60;
 const GOAL_INCREMENTAL_S = 60;
 const PRINT_EVERY_MS = 30_000;
+const STATEMENTS_SHOWN = 25;
 // Everything around the two runs (servers, databases, generation, imports, the spot check, cleanup) fits in this.
 const OVERHEAD_S = 1_800;
 const PHASES = ["generate", "import", "backfill", "append", "incremental"] as const;
@@ -226,6 +228,7 @@ async function bench(env: BenchEnv, fleet: Fleet, dir: string) {
   stopCpu = cpu.stop;
   const clock = cpu.read;
   const signals = await activeSignalIds(env.pool);
+  const statements = await statementRecorder(env.pool);
   // Per asset: 6 stages, 2 gates, the asset summary, a signal and a backtest per active strategy; one run root.
   const runJobs = ASSETS * (9 + 2 * signals.length) + 1;
   const results: PhaseResult[] = [];
@@ -281,6 +284,7 @@ async function bench(env: BenchEnv, fleet: Fleet, dir: string) {
     const from = new Date();
     const t0 = Date.now();
     console.log(`${phase}: daily refresh of ${ASSETS} assets as of ${asOf} (${int(runJobs)} jobs: ${signals.length} active strategies)`);
+    await statements?.reset();
     const c0 = await clock();
     const res = await timed(
       phase,
@@ -304,6 +308,7 @@ async function bench(env: BenchEnv, fleet: Fleet, dir: string) {
     res.rowsNote = `${int(jobRows)} from stage/signal job results + ${int(btRows)} backtest rows counted in the tables`;
     res.stats = stats;
     printStats(phase, res);
+    if (statements) printStatements(phase, await statements.top(STATEMENTS_SHOWN));
   };
 
   await pipeline("backfill", backfillDay);
@@ -381,6 +386,18 @@ function printStats(phase: string, r: PhaseResult) {
     ),
   );
   console.log(`  job run time summed over both workers: ${fixed(total / 1000)} s in ${fixed(r.seconds)} s of wall time (${fixed(total / 1000 / r.seconds, 2)} jobs in flight on average)`);
+}
+
+function printStatements(phase: string, top: StatementRow[]) {
+  const total = top.reduce((n, s) => n + s.totalMs, 0);
+  console.log(`${phase}: the ${top.length} statements PostgreSQL spent most time on (pg_stat_statements, plan + execution wall ms, this database):`);
+  console.log(
+    table(
+      ["statement", "calls", "total ms", "ms/asset", "share of these", "rows"],
+      top.map((s) => [s.query.replace(/\s+/g, " ").slice(0, 110), int(s.calls), fixed(s.totalMs), fixed(s.totalMs / ASSETS, 2), `${fixed((100 * s.totalMs) / Math.max(1, total))} %`, int(s.rows)]),
+    ),
+  );
+  writeFileSync(resolve(ARTIFACTS, `fleet-${phase}-statements.json`), `${JSON.stringify(top, null, 1)}\n`);
 }
 
 /**

@@ -53,12 +53,14 @@ export const STAGE_LOOKBACK = Object.freeze({
 
 /**
  * Stored rows a new bar can change, for stages that declare it: every earlier row is a function of the bars
- * up to it (EMA recursions and backward differences). The ema stage's last stored row can change: a calendar
- * timeframe closes that bar's period only once the next bar opens a new one (its canonical flag, roll flag
- * and EMA). A refresh over unchanged stored inputs computes such a stage once and sends its rows from this
- * many before the stored end; the other stages are compared with the computation over the stored bars.
+ * up to it (EMA and Wilder recursions, rolling windows, backward differences). The ema stage's last stored
+ * row can change: a calendar timeframe closes that bar's period only once the next bar opens a new one (its
+ * canonical flag, roll flag and EMA); its ema_daily rows cannot. A refresh over unchanged stored inputs
+ * computes such a stage once and sends its rows from this many before the stored end; the features stage
+ * (whole-history IQR flags) is compared with the computation over the stored bars. The features stage's
+ * fingerprint relies on these bounds too (its joined inputs are functions of the bars).
  */
-export const STAGE_REVISES: Readonly<Partial<Record<keyof typeof STAGE_LOOKBACK, number>>> = Object.freeze({ ema: 1 });
+export const STAGE_REVISES: Readonly<Partial<Record<keyof typeof STAGE_LOOKBACK, number>>> = Object.freeze({ ema: 1, returns: 0, volatility: 0, ta: 0 });
 
 export interface EmaStageOutput {
   daily: Array<{ period: number; cols: Columns }>;

@@ -11,6 +11,8 @@ import type { Pool, PoolClient } from "../pool.ts";
 export const READ_ASSET = "current_setting('ta_fleet.read_asset')::int";
 /** The last day of the current read (inclusive), in a readColumns `from` clause. */
 export const READ_AS_OF = "current_setting('ta_fleet.read_as_of')::date";
+/** The days of the current read when its scope names them (a date[]; empty otherwise), in a readColumns `from` clause. */
+export const READ_DAYS = "current_setting('ta_fleet.read_days')::date[]";
 
 const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
@@ -60,24 +62,24 @@ function unpackRows(arr: Buffer | null, count: number): { dates: string[]; cols:
 }
 
 /**
- * Reads `from` (a FROM … WHERE … clause whose rows have a date `ts`, filtered with READ_ASSET / READ_AS_OF)
- * for `scope` as dates and one float8 column per SQL expression of `values`, oldest first; NULL is NaN (the
- * writer stores NaN as NULL).
+ * Reads `from` (a FROM … WHERE … clause whose rows have a date `ts`, filtered with READ_ASSET / READ_AS_OF and,
+ * for reads of some days only, READ_DAYS) for `scope` as dates and one float8 column per SQL expression
+ * of `values`, oldest first; NULL is NaN (the writer stores NaN as NULL).
  */
 export async function readColumns(
   db: Pool | PoolClient,
   values: readonly string[],
   from: string,
-  scope: { assetId: number; asOf: string },
+  scope: { assetId: number; asOf: string; days?: readonly string[] },
 ): Promise<{ dates: string[]; cols: Float64Array[] }> {
   const client = "release" in db ? db : await db.connect();
   let failed: Error | undefined;
   try {
-    // Session-level (not local): a read runs outside any transaction, and every read sets both first.
-    await client.query("SELECT set_config('ta_fleet.read_asset', $1::int::text, false), set_config('ta_fleet.read_as_of', $2::date::text, false)", [
-      scope.assetId,
-      scope.asOf,
-    ]);
+    // Session-level (not local): a read runs outside any transaction, and every read sets all three first.
+    await client.query(
+      "SELECT set_config('ta_fleet.read_asset', $1::int::text, false), set_config('ta_fleet.read_as_of', $2::date::text, false), set_config('ta_fleet.read_days', $3::date[]::text, false)",
+      [scope.assetId, scope.asOf, scope.days ?? []],
+    );
     const chunks: Buffer[] = [];
     const rows = `array_agg(ARRAY[(ts - DATE '1970-01-01')::float8, ${values.map((v) => `(${v})::float8`).join(", ")}] ORDER BY ts)`;
     for await (const chunk of client.query(copyTo(`COPY (SELECT ${rows} ${from}) TO STDOUT (FORMAT binary)`))) chunks.push(chunk as Buffer);

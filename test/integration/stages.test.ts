@@ -14,7 +14,8 @@ import { flowKind, stageKind } from "../../queues/registry.ts";
 import { enqueue } from "../../queues/enqueue.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { computeAllIndicators, FEATURE_COLUMNS } from "../../compute/indicators/catalog.ts";
-import { STAGE_REVISES } from "../../compute/indicators/stages.ts";
+import { FEATURE_EXTRA_SOURCES, STAGE_REVISES } from "../../compute/indicators/stages.ts";
+import { FEATURE_INPUT_COLUMNS, loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { createFleetComputePool } from "../../workers/threads/fleet-pool.ts";
 import type { ComputePool } from "../../workers/threads/pool.ts";
@@ -62,6 +63,8 @@ const btc = () => {
   return { dates: lines.map((l) => l.slice(0, 10)), open: col(1), high: col(2), low: col(3), close: col(4), volume: col(5) };
 };
 
+const sameBits = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+
 describe("stage jobs", () => {
   it("the migrated feature tables have exactly the columns derived from the indicator declarations", async () => {
     for (const spec of [EMA_DAILY, EMA_MULTI_TF, ...Object.values(STAGE_TABLES), DAILY_FEATURES]) {
@@ -96,6 +99,21 @@ describe("stage jobs", () => {
     expect(q.rows[0].overall_score).toBeGreaterThan(90);
     const multi = await db.pool.query("SELECT tf, count(*) FILTER (WHERE is_canonical)::int AS canon FROM ema_multi_tf JOIN assets USING (asset_id) WHERE symbol = 'BTC-USD' AND period = 5 GROUP BY tf ORDER BY tf");
     expect(multi.rows).toEqual([{ tf: "1M", canon: 98 }, { tf: "7D", canon: 426 }]);
+  });
+
+  it("the feature inputs read in part (some columns, some days) are the whole read's, bit for bit", async () => {
+    const { rows } = await db.pool.query<{ id: number }>("SELECT asset_id AS id FROM assets WHERE symbol = 'BTC-USD'");
+    const whole = await loadFeatureInputs(db.pool, rows[0]!.id, "2022-11-15");
+    const n = whole.dates.length;
+    const picked = [0, 13, 500, n - 2, n - 1];
+    // A day without a bar (after the last) is not a row.
+    const part = await loadFeatureInputs(db.pool, rows[0]!.id, "2022-11-15", { columns: FEATURE_EXTRA_SOURCES, days: [...picked.map((i) => whole.dates[i]!), "2022-11-16"] });
+    expect(part.dates).toEqual(picked.map((i) => whole.dates[i]));
+    expect(Object.keys(part).sort()).toEqual(["dates", ...FEATURE_EXTRA_SOURCES].sort());
+    for (const c of FEATURE_EXTRA_SOURCES) expect(sameBits(part[c]!, Float64Array.from(picked, (i) => whole[c]![i]!)), c).toBe(true);
+    const all = await loadFeatureInputs(db.pool, rows[0]!.id, "2022-11-15", { days: whole.dates.slice(-3) });
+    for (const c of FEATURE_INPUT_COLUMNS) expect(sameBits(all[c]!, whole[c]!.slice(-3)), c).toBe(true);
+    await expect(loadFeatureInputs(db.pool, rows[0]!.id, "2022-11-15", { columns: ["close", "is_outlier"] })).rejects.toThrow(/columns: "is_outlier" is not a feature-store input column/);
   });
 
   it("re-running a day writes nothing new (idempotent upserts)", async () => {

@@ -78,12 +78,27 @@ describe("indicator declarations", () => {
     }
   });
 
+  // The columns of `whole` whose first k values are not `cut`'s, bit for bit.
+  const differing = (whole: Columns, cut: Columns, k: number) => Object.keys(whole).filter((name) => !sameBits(whole[name]!.subarray(0, k), cut[name]!.subarray(0, k)));
+  const prefix = (b: StageBars, k: number): StageBars => ({ dates: b.dates.slice(0, k), open: b.open.subarray(0, k), high: b.high.subarray(0, k), low: b.low.subarray(0, k), close: b.close.subarray(0, k) });
+
+  it("the returns, volatility and ta stages over the first k bars are the whole history's computation (STAGE_REVISES 0)", () => {
+    const stages = { returns: returnsStage, volatility: (b: StageBars) => volatilityStage(b, 365), ta: taStage } as const;
+    for (const bars of [BTC, sample("SPY_daily.csv")]) {
+      // Every cut inside the longest warm-up (where rolling windows and recursions start), then every 97th bar.
+      const warmUp = Math.max(STAGE_LOOKBACK.returns, STAGE_LOOKBACK.volatility, STAGE_LOOKBACK.ta);
+      const cuts = [...Array.from({ length: warmUp + 2 }, (_, i) => i + 1), ...Array.from({ length: Math.floor(bars.dates.length / 97) }, (_, i) => 97 * (i + 1))];
+      for (const [stage, run] of Object.entries(stages)) {
+        expect(STAGE_REVISES[stage as keyof typeof stages], stage).toBe(0);
+        const all = run(bars);
+        for (const k of cuts) expect(differing(all, run(prefix(bars, k)), k), `${stage} k=${k}`).toEqual([]);
+      }
+    }
+  });
+
   it("the ema stage over the first k bars is the whole history's computation but for its last STAGE_REVISES rows", () => {
     const revises = STAGE_REVISES.ema!;
-    expect(STAGE_REVISES).toEqual({ ema: 1 });
-    // The columns of `whole` whose first k values are not `cut`'s, bit for bit.
-    const differing = (whole: Columns, cut: Columns, k: number) => Object.keys(whole).filter((name) => !sameBits(whole[name]!.subarray(0, k), cut[name]!.subarray(0, k)));
-    const prefix = (b: StageBars, k: number): StageBars => ({ dates: b.dates.slice(0, k), open: b.open.subarray(0, k), high: b.high.subarray(0, k), low: b.low.subarray(0, k), close: b.close.subarray(0, k) });
+    expect(STAGE_REVISES).toEqual({ ema: 1, returns: 0, volatility: 0, ta: 0 });
     // Every calendar timeframe and two trading-day ones, over a 24/7 and a weekday session; cuts around quarter and year turns.
     const tfs = ["7D", "30D", ...TIMEFRAMES.filter((t) => t.is_calendar).map((t) => t.tf_label)];
     let changedLast = 0;

@@ -3,7 +3,7 @@
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { upsertColumns } from "../../db/repos/columns.ts";
 import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
-import { FEATURE_INPUT_COLUMNS, loadFeatureInputs } from "../../db/repos/feature-store.ts";
+import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { loadBars, type Bars } from "../../db/repos/prices.ts";
 import { inTransaction } from "../../db/pool.ts";
@@ -58,8 +58,11 @@ function prefixOf(input: StageComputeInput, n: number): StageComputeInput {
   return "bars" in input ? { ...input, bars: cut(input.bars) } : { ...input, cols: cut(input.cols) };
 }
 
-/** The settings of a compute input (everything but its arrays), part of the inputs' fingerprint. */
-const settingsOf = (input: StageComputeInput, extra: string) => JSON.stringify({ ...input, bars: undefined, cols: undefined, extra });
+/**
+ * The settings of a compute input (everything but its bars), part of the inputs' fingerprint. The empty
+ * `extra` is in the fingerprints already stored; kept, they still match.
+ */
+const settingsOf = (input: StageComputeInput) => JSON.stringify({ ...input, bars: undefined, extra: "" });
 
 interface Refreshed {
   written: number;
@@ -71,17 +74,19 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   const { p, asset, bars, deps } = c;
   const stage = p.stage as Exclude<Payload["stage"], "quality">;
   const sb = { dates: bars.dates, open: bars.open, high: bars.high, low: bars.low, close: bars.close };
-  const feat = stage === "features" ? await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf) : undefined;
-  const input: StageComputeInput =
+  const { dates } = bars;
+  const n = dates.length;
+  const input: Exclude<StageComputeInput, { stage: "features" }> | undefined =
     stage === "ema" ? { stage, bars: sb, timeframes: [...deps.emaTimeframes], session: asset.session_type }
     : stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year }
-    : stage === "features" ? { stage, cols: Object.fromEntries(FEATURE_EXTRA_SOURCES.map((k) => [k, feat![k]!])) as never }
+    : stage === "features" ? undefined
     : { stage, bars: sb };
-  const dates = feat?.dates ?? bars.dates;
-  const n = dates.length;
-  const settings = settingsOf(input, feat ? asset.asset_class : "");
-  const valueCols = feat ? FEATURE_INPUT_COLUMNS.map((k) => feat[k]!) : [bars.open, bars.high, bars.low, bars.close];
-  const hashOf = (bars: number) => fingerprint(bars, dates, valueCols, settings);
+  // The features stage's inputs are the upstream stages' rows joined with the bars; those rows are functions
+  // of the bars up to their day (STAGE_REVISES 0; ema_daily likewise) and of the settings named here, so the
+  // bars (volume too: the feature store keeps it) fingerprint them without reading the joined history.
+  const settings = input ? settingsOf(input) : JSON.stringify({ stage, fingerprinted: "bars", assetClass: asset.asset_class, periodsPerYear: asset.periods_per_year });
+  const valueCols = stage === "features" ? [bars.open, bars.high, bars.low, bars.close, bars.volume] : [bars.open, bars.high, bars.low, bars.close];
+  const hashOf = (k: number) => fingerprint(k, dates, valueCols, settings);
   const plan = planWrite(dates, await getStageState(deps.pool, asset.asset_id, stage), STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
   const inputHash = hashOf(n);
   if ("prevN" in plan && plan.prevN === n) {
@@ -92,15 +97,14 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   // from there; the others are also computed over the stored bars, to find the earlier rows that change.
   const revises = STAGE_REVISES[stage];
   const send: WritePlan = "prevN" in plan && revises !== undefined ? { from: Math.max(0, plan.prevN - revises) } : plan;
-  const both = async <T>() => Promise.all([compute<T>(c, input), "prevN" in send ? compute<T>(c, prefixOf(input, send.prevN)) : undefined]);
   let written: number;
   let sent: number;
   switch (stage) {
     case "ema": {
-      // Declared in STAGE_REVISES, so never compared: computed once, and only the rows sent (from `tail` on)
-      // come back from the compute thread (its 35 series over the whole history were most of the job).
+      // Computed once (STAGE_REVISES), and only the rows sent (from `tail` on) come back from the compute
+      // thread (its 35 series over the whole history were most of the job).
       const tail = "from" in send ? send.from : 0;
-      const out = await compute<EmaStageOutput>(c, { ...input, from: tail });
+      const out = await compute<EmaStageOutput>(c, { ...input!, from: tail });
       const rows = Int32Array.from({ length: n - tail }, (_, i) => i);
       const tailDates = dates.slice(tail);
       const daily = stackColumns(out.daily.map((d) => ({ keys: { period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
@@ -112,17 +116,24 @@ async function refresh(c: Ctx): Promise<Refreshed> {
     case "returns":
     case "volatility":
     case "ta": {
-      const [cols, prev] = await both<Columns>();
-      const w = windowColumns(asset.asset_id, dates, cols, rowsToWrite(send, n, cols, prev));
+      const s = await sentColumns(c, input!, send, n);
+      const w = windowColumns(asset.asset_id, dates.slice(s.base), s.cols, s.rows);
       sent = w.rows;
       written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows);
       break;
     }
     case "features": {
-      const [extras, prev] = await both<Columns>();
-      // The inputs' earlier rows are unchanged (the fingerprint matched): only the computed columns can differ there.
-      const { dates: _dates, ...cols } = feat!;
-      const w = windowColumns(asset.asset_id, dates, { ...cols, ...extras }, rowsToWrite(send, n, extras, prev));
+      // The extras' sources over the whole history (IQR flags are whole-history definitions), the other
+      // inputs on the days sent only; when every day is sent (first run, full), one read of all serves both.
+      const all = "from" in send && send.from === 0 ? await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf) : undefined;
+      const sources = all ?? (await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf, { columns: FEATURE_EXTRA_SOURCES }));
+      sameDays("the extras' sources", sources.dates, dates);
+      const s = await sentColumns(c, { stage, cols: Object.fromEntries(FEATURE_EXTRA_SOURCES.map((k) => [k, sources[k]!])) as never }, send, n);
+      const days = Array.from(s.rows, (r) => dates[s.base + r]!);
+      const { dates: inputDates, ...inputs } = all ?? (await loadFeatureInputs(deps.pool, asset.asset_id, p.asOf, { days }));
+      sameDays("the inputs", inputDates, days);
+      const extras = Object.fromEntries(Object.entries(s.cols).map(([k, v]) => [k, Array.from(s.rows, (r) => v[r]!)]));
+      const w = windowColumns(asset.asset_id, days, { ...inputs, ...extras }, Int32Array.from(days, (_, i) => i));
       w.data.asset_class = new Array(w.rows).fill(asset.asset_class);
       sent = w.rows;
       written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows);
@@ -131,4 +142,22 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   }
   await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, written, undefined, inputHash);
   return { written, sent, plan };
+}
+
+/** A read's days must be the job's (an import in between would misalign them: the job is retried). */
+function sameDays(what: string, got: readonly string[], want: readonly string[]): void {
+  if (got.length !== want.length || got[0] !== want[0] || got.at(-1) !== want.at(-1)) {
+    throw new Error(`features: ${what} span ${got.length} days (${got[0]} … ${got.at(-1)}), the job's bars ${want.length} (${want[0]} … ${want.at(-1)}): prices changed during the job`);
+  }
+}
+
+/**
+ * A stage's columns for the rows the plan sends, as rows of `cols` whose row 0 is bar `base`: from `from` on,
+ * only those rows computed back; over stored bars, the whole history and the rows that differ from the
+ * computation over those bars.
+ */
+async function sentColumns(c: Ctx, input: StageComputeInput, send: WritePlan, n: number): Promise<{ cols: Columns; rows: Int32Array; base: number }> {
+  if ("from" in send) return { cols: await compute<Columns>(c, { ...input, from: send.from }), rows: Int32Array.from({ length: n - send.from }, (_, i) => i), base: send.from };
+  const [cols, prev] = await Promise.all([compute<Columns>(c, input), compute<Columns>(c, prefixOf(input, send.prevN))]);
+  return { cols, rows: rowsToWrite(send, n, cols, prev), base: 0 };
 }
