@@ -2,6 +2,9 @@
 // AbortSignal, hooks seam) and through the runtime with the production telemetry (spans exported to
 // PostgreSQL, per-job metrics) at the default sampling and with every trace sampled, interleaved in one run
 // so all four see the same machine noise, each round starting from a quiesced state (queue-quiesce.ts).
+// A mode's clock runs from its connected worker's first fetch to its last job (with telemetry: to its spans
+// and metrics written); many short rounds rather than a few long ones, since this machine's speed swings by
+// ±40 % over seconds and a round's ratio holds only if its four modes met the same speed.
 // PostgreSQL's CPU per span is read from /proc in the full rounds.
 import { Queue, Worker, type Job } from "bullmq";
 import { randomBytes } from "node:crypto";
@@ -19,14 +22,14 @@ import { collectGarbage, serverIdle, settleWrites } from "./queue-quiesce.ts";
 import { scalingRun } from "./queue-scaling.ts";
 import { commandLine } from "../apps/command-line.ts";
 
-const N = Number(process.env.BENCH_JOBS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const N = Number(process.env.BENCH_JOBS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 16);
 const SCALING_JOBS = Number(process.env.BENCH_SCALING_JOBS ?? 20_000);
 const WHAT = `${N} no-op jobs × 4 modes (raw BullMQ, fleet runtime, runtime + telemetry at default sampling, and at 100 %) × ${ROUNDS} interleaved rounds after a warm-up, then add→start latency at 1k jobs/s, then ${SCALING_JOBS} smoke jobs through 1, 2 and 4 worker processes`;
 // Measured on 2 shared cores: ≈ 15 s of fixed cost (servers, the bench database, 9 s of latency sampling)
 // plus 0.25–0.45 ms per job, enqueueing included.
 const minutes = (perJobMs: number) => ((15 + (N * 4 * (ROUNDS + 1) * perJobMs) / 1000) / 60).toFixed(1);
-commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (20000), BENCH_ROUNDS (8) and BENCH_SCALING_JOBS (20000) change the size.\n`);
+commandLine("bench:queue", `Usage: npm run bench:queue\n\n${WHAT}. BENCH_JOBS (10000), BENCH_ROUNDS (16) and BENCH_SCALING_JOBS (20000) change the size.\n`);
 // Before the silent part (servers, database, warm-up): what runs and for how long.
 console.log(`bench:queue: ${WHAT}; about ${minutes(0.25)}–${minutes(0.45)} min, quiet until round 1 is done`);
 const cfg = config();
@@ -39,20 +42,23 @@ type Mode = "raw" | "fleet" | "traced" | "full";
 const MODES: Mode[] = ["raw", "fleet", "traced", "full"];
 const payload = { task: "smoke", id: "bench", message: "no-op" };
 
-async function startConsumer(mode: Mode, prefix: string, onJob: (job: Job) => void) {
+// Connected and ready but not yet fetching: the throughput clock starts at start(), after connection setup.
+async function startConsumer(mode: Mode, prefix: string, onJob: (job: Job) => void): Promise<{ start: () => void; stop: () => Promise<void> }> {
   if (mode === "raw") {
-    const w = new Worker(maintenanceKind.name, async (job) => (onJob(job), { task: "smoke" }), { connection: createRedis(redisUrl), prefix, concurrency: CONCURRENCY, autorun: true });
+    const w = new Worker(maintenanceKind.name, async (job) => (onJob(job), { task: "smoke" }), { connection: createRedis(redisUrl), prefix, concurrency: CONCURRENCY, autorun: false });
     await w.waitUntilReady();
-    return async () => {
-      await w.close();
-      await closeRedis(w.opts.connection as never);
+    return {
+      start: () => void w.run(),
+      stop: async () => {
+        await w.close();
+        await closeRedis(w.opts.connection as never);
+      },
     };
   }
   const modeHooks = { fleet: undefined, traced: hooks.hooks, full: hooks.full }[mode];
   const w = createWorker(maintenanceKind, async (p, ctx) => (onJob(ctx.job), { task: p.task }), { redisUrl, prefix, log, concurrency: CONCURRENCY, ...(modeHooks ? { hooks: modeHooks } : {}) });
-  w.start();
   await w.waitUntilReady();
-  return () => w.close();
+  return { start: () => void w.start(), stop: () => w.close() };
 }
 
 async function withQueue<T>(fn: (q: Queue, prefix: string) => Promise<T>): Promise<T> {
@@ -90,18 +96,19 @@ async function throughput(mode: Mode): Promise<number> {
     await quiesce();
     const spans0 = hooks.spansWritten();
     const pgCpu = mode === "full" ? await pgCpuSampler(hooks.pool) : undefined;
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const stop = await startConsumer(mode, prefix, () => {
+    const consumer = await startConsumer(mode, prefix, () => {
       if (++done === N) resolveDone();
     });
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    consumer.start();
     await all;
     // The spans of this round are exported on its clock, not on the next round's.
     if (telemetryOn(mode)) await hooks.flush();
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     cpuPerJob[mode].push((c.user + c.system) / N);
-    await stop();
+    await consumer.stop();
     // The vacuum its rows cause: off every clock, but part of PostgreSQL's cost per span.
     if (telemetryOn(mode)) await settleWrites(hooks.pool);
     if (pgCpu) pgCpuPerSpan.push(((await pgCpu()) * 1e6) / Math.max(1, hooks.spansWritten() - spans0));
@@ -116,10 +123,11 @@ async function latency(mode: Mode, rate = 1000, seconds = 3): Promise<{ p50: num
     let resolveDone!: () => void;
     const all = new Promise<void>((r) => (resolveDone = r));
     await quiesce();
-    const stop = await startConsumer(mode, prefix, (job) => {
+    const consumer = await startConsumer(mode, prefix, (job) => {
       lat.push(Date.now() - job.timestamp);
       if (lat.length === total) resolveDone();
     });
+    consumer.start();
     const tick = 10;
     const perTick = (rate * tick) / 1000;
     let sent = 0;
@@ -131,7 +139,7 @@ async function latency(mode: Mode, rate = 1000, seconds = 3): Promise<{ p50: num
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     await all;
-    await stop();
+    await consumer.stop();
     lat.sort((a, b) => a - b);
     return { p50: lat[Math.floor(lat.length * 0.5)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
   });
