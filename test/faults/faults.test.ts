@@ -121,7 +121,10 @@ describe("a daily refresh under faults", () => {
     expect(run.extraAttempts).toBe(0);
     expect(run.deferrals).toBeGreaterThan(0);
     // Spans buffered through the outage are written once it is over: one completed span per job.
-    await poll(async () => (await f.completedSpanJobIds()).length === baseline.spans.length, "every job's span", 60_000, 500);
+    await poll(async () => (await f.completedSpanJobIds()).length === baseline.spans.length, "every job's span", 60_000, 500).catch(async (err: Error) => {
+      const got = new Set(await f.completedSpanJobIds());
+      throw new Error(`${err.message}; missing: ${baseline.spans.filter((id) => !got.has(id)).join(", ")}`, { cause: err });
+    });
     expect(await f.completedSpanJobIds()).toEqual(baseline.spans);
   }, 300_000);
 
