@@ -1,11 +1,12 @@
 // Head sampling that keeps or drops a trace as a whole, and the tail rule that still keeps what matters.
-// A job span carries its kind's ratio (attribute sampling.ratio, set by the job hooks). The decision is a
-// function of the trace id (keepsTrace), so the jobs of one trace that share a ratio decide alike, and a span
-// whose parent was dropped is dropped with it.
-// Job spans are decided here, before the SDK: a dropped one costs next to nothing — no SDK span, only its
-// ids (the jobs it enqueues name it as their parent) and a small record of what the hooks set on it — and when
-// the job ends failed, retried, stalled or slow the hooks mark it (sampling.decision) and it is exported after
-// all, with the trace id and parent it would have had. Imports nothing of ours.
+// A job span carries its kind's ratio (attribute sampling.ratio, set here). The decision is a function of the
+// trace id (keepsTrace), so the jobs of one trace that share a ratio decide alike, and a span whose parent was
+// dropped is dropped with it.
+// Job spans are decided here, before the SDK: a dropped one costs next to nothing — no SDK span, its ids only
+// once something reads them (the jobs it enqueues name it as their parent) and a small record of what the
+// hooks set on it — and when the job ends failed, retried, stalled or slow the hooks mark it
+// (sampling.decision) and it is exported after all, with the trace id and parent it would have had. Imports
+// nothing of ours.
 import {
   SpanKind,
   SpanStatusCode,

@@ -24,6 +24,7 @@ import { stageProcessor } from "../../workers/stage/processor.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { poll } from "../helpers/wait.ts";
+import { sameBits } from "../helpers/bits.ts";
 
 let db: TestDatabase;
 let tf: TestFleet;
@@ -62,8 +63,6 @@ const btc = () => {
   const col = (i: number) => Float64Array.from(cols.map((c) => c[i]!));
   return { dates: lines.map((l) => l.slice(0, 10)), open: col(1), high: col(2), low: col(3), close: col(4), volume: col(5) };
 };
-
-const sameBits = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
 describe("stage jobs", () => {
   it("the migrated feature tables have exactly the columns derived from the indicator declarations", async () => {

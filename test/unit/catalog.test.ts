@@ -15,6 +15,7 @@ import { featureVersionHash } from "../../compute/signals/feature-hash.ts";
 import { defineStrategy, positionRows, runFeatureHash, type Features } from "../../compute/signals/strategy.ts";
 import { DAILY_FEATURES, EMA_DAILY, PRICE_COLUMNS, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
 import { SIGNAL_TABLES, STORE_COLUMNS } from "../../db/repos/signals.ts";
+import { sameBits } from "../helpers/bits.ts";
 
 function sample(file: string): StageBars {
   const rows = readFileSync(resolve(import.meta.dirname, "../../data", file), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
@@ -25,7 +26,6 @@ const BTC = sample("BTC-USD_daily.csv");
 const STAGES: IndicatorStage[] = ["ema", "returns", "volatility", "ta"];
 const DECLARED: readonly Indicator[] = INDICATORS;
 
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (x: number, i: number) => Object.is(x, b[i]));
 const firstDefined = (a: ArrayLike<number>) => Array.prototype.findIndex.call(a, (x: number) => !Number.isNaN(x));
 
 describe("indicator declarations", () => {
