@@ -2,6 +2,11 @@
 // FROM` per table, so a write is one round trip, a retried job rewrites nothing, and the row count is the
 // number of rows that actually changed. Table and column names come only from frozen TableSpecs built from
 // code declarations (feature-tables.ts, signals.ts) — never from input — and are quoted anyway.
+//
+// A write its caller expects to find no stored rows (a stage's first run) goes as `ON CONFLICT DO NOTHING`
+// first: PostgreSQL spends about a third less per row on it than on the DO UPDATE form (measured on
+// ema_multi_tf, the backfill's largest table), and rows that were there after all (a failed earlier
+// attempt's chunks) are then upserted as usual, so the rows and the count are the same either way.
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
 
@@ -14,9 +19,14 @@ export interface TableSpec {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
-const sqlCache = new WeakMap<TableSpec, string>();
+interface Statements {
+  upsert: string;
+  insertNew: string;
+}
 
-function sqlFor(spec: TableSpec): string {
+const sqlCache = new WeakMap<TableSpec, Statements>();
+
+function sqlFor(spec: TableSpec): Statements {
   let sql = sqlCache.get(spec);
   if (sql) return sql;
   const all = [...spec.keys, ...spec.values];
@@ -27,9 +37,9 @@ function sqlFor(spec: TableSpec): string {
   const set = spec.values.map(([n]) => `${q(n)} = EXCLUDED.${q(n)}`).join(", ");
   const mine = spec.values.map(([n]) => `t.${q(n)}`).join(", ");
   const theirs = spec.values.map(([n]) => `EXCLUDED.${q(n)}`).join(", ");
-  sql = `INSERT INTO ${q(spec.table)} AS t (${cols}) SELECT * FROM unnest(${params})
-    ON CONFLICT (${spec.keys.map(([n]) => q(n)).join(", ")}) DO UPDATE SET ${set}
-    WHERE (${mine}) IS DISTINCT FROM (${theirs})`;
+  const insert = `INSERT INTO ${q(spec.table)} AS t (${cols}) SELECT * FROM unnest(${params})
+    ON CONFLICT (${spec.keys.map(([n]) => q(n)).join(", ")}) DO`;
+  sql = Object.freeze({ upsert: `${insert} UPDATE SET ${set} WHERE (${mine}) IS DISTINCT FROM (${theirs})`, insertNew: `${insert} NOTHING` });
   sqlCache.set(spec, sql);
   return sql;
 }
@@ -48,18 +58,24 @@ const toParam = (col: ArrayLike<number | string | boolean | null>, from: number,
   return out;
 };
 
-/** Upserts `rows` rows given as columns; returns how many rows were inserted or changed. */
-export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data: ColumnData, rows: number): Promise<number> {
+/**
+ * Upserts `rows` rows given as columns (no key twice); returns how many rows were inserted or changed.
+ * `expectNew`: the caller has stored none of these rows (see the header).
+ */
+export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data: ColumnData, rows: number, opts: { expectNew?: boolean } = {}): Promise<number> {
   const all = [...spec.keys, ...spec.values];
   for (const [n] of all) {
     if (!data[n]) throw new Error(`${spec.table}: no data for column ${n}`);
     if (data[n].length < rows) throw new Error(`${spec.table}: column ${n} has ${data[n].length} values, expected ${rows}`);
   }
+  const sql = sqlFor(spec);
   let written = 0;
   for (let from = 0; from < rows; from += CHUNK) {
     const to = Math.min(rows, from + CHUNK);
-    const { rowCount } = await db.query(sqlFor(spec), all.map(([n]) => toParam(data[n]!, from, to)));
-    written += rowCount ?? 0;
+    const params = all.map(([n]) => toParam(data[n]!, from, to));
+    const inserted = opts.expectNew ? ((await db.query(sql.insertNew, params)).rowCount ?? 0) : 0;
+    written += inserted;
+    if (inserted < to - from) written += (await db.query(sql.upsert, params)).rowCount ?? 0;
   }
   return written;
 }

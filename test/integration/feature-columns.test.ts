@@ -1,7 +1,9 @@
-// Columnar reads (db/repos/columns.ts readColumns): a float8 history through COPY (FORMAT binary) is the
-// stored bits exactly — the values a text row per day gives —, NULL is NaN, rows come oldest first.
+// Columnar reads (db/repos/column-reads.ts readColumns): a float8 history through COPY (FORMAT binary) is the
+// stored bits exactly — the values a text row per day gives —, NULL is NaN, rows come oldest first. Columnar
+// writes (db/repos/columns.ts upsertColumns): a write that expects new rows stores and counts what the upsert does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { READ_AS_OF, READ_ASSET, readColumns } from "../../db/repos/column-reads.ts";
+import { upsertColumns, type ColumnData, type TableSpec } from "../../db/repos/columns.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 
 const PROBE = `FROM cols_probe WHERE k = ${READ_ASSET} AND ts <= ${READ_AS_OF}`;
@@ -43,5 +45,30 @@ describe("readColumns", () => {
     await expect(readColumns(db.pool, ["a"], PROBE, { assetId: 1, asOf: "2024-01-01' OR true --" })).rejects.toThrow(/invalid input syntax for type date/);
     await expect(readColumns(db.pool, ["a"], PROBE, { assetId: 1.5, asOf: "2024-01-04" })).rejects.toThrow(/invalid input syntax for type integer/);
     expect((await readColumns(db.pool, ["a"], PROBE, { assetId: 2, asOf: "2024-01-04" })).dates).toEqual(["2024-01-01"]);
+  });
+});
+
+describe("upsertColumns", () => {
+  const spec = (table: string): TableSpec => ({ table, keys: [["k", "int4"], ["ts", "date"]], values: [["v", "float8"]] });
+  const day = (i: number) => new Date(Date.UTC(2000, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+  const rows = (from: number, to: number, v: (i: number) => number): ColumnData => {
+    const idx = Array.from({ length: to - from }, (_, i) => from + i);
+    return { k: idx.map(() => 1), ts: idx.map(day), v: idx.map(v) };
+  };
+  const dump = async (table: string) => (await db.pool.query(`SELECT ts::text, v FROM ${table} ORDER BY ts`)).rows;
+
+  it("expecting new rows but finding some (an earlier attempt's chunk), it stores and counts what the upsert does", async () => {
+    for (const t of ["w_upsert", "w_new"]) {
+      await db.pool.query(`CREATE TABLE ${t} (k int, ts date, v float8, PRIMARY KEY (k, ts))`);
+      // A failed attempt left rows 6,000–6,999 of the second chunk (of 5,000): half of them with other values.
+      expect(await upsertColumns(db.pool, spec(t), rows(6_000, 7_000, (i) => (i % 2 ? i : -i)), 1_000)).toBe(1_000);
+    }
+    const all = rows(0, 12_000, (i) => i);
+    const upserted = await upsertColumns(db.pool, spec("w_upsert"), all, 12_000);
+    const fresh = await upsertColumns(db.pool, spec("w_new"), all, 12_000, { expectNew: true });
+    expect(upserted).toBe(11_000 + 500);
+    expect(fresh).toBe(upserted);
+    expect(await dump("w_new")).toEqual(await dump("w_upsert"));
+    expect((await dump("w_new")).every((r, i) => r.v === i)).toBe(true);
   });
 });

@@ -87,7 +87,10 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   const settings = input ? settingsOf(input) : JSON.stringify({ stage, fingerprinted: "bars", assetClass: asset.asset_class, periodsPerYear: asset.periods_per_year });
   const valueCols = stage === "features" ? [bars.open, bars.high, bars.low, bars.close, bars.volume] : [bars.open, bars.high, bars.low, bars.close];
   const hashOf = (k: number) => fingerprint(k, dates, valueCols, settings);
-  const plan = planWrite(dates, await getStageState(deps.pool, asset.asset_id, stage), STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
+  const state = await getStageState(deps.pool, asset.asset_id, stage);
+  const plan = planWrite(dates, state, STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
+  // The stage's first run: its rows are new unless an earlier attempt failed midway (the upsert takes those).
+  const fresh = { expectNew: !state };
   const inputHash = hashOf(n);
   if ("prevN" in plan && plan.prevN === n) {
     await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, 0, undefined, inputHash);
@@ -110,7 +113,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const daily = stackColumns(out.daily.map((d) => ({ keys: { period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
       const multi = stackColumns(out.multiTf.map((d) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
       sent = daily.rows + multi.rows;
-      written = await inTransaction(deps.pool, async (db) => (await upsertColumns(db, EMA_DAILY, daily.data, daily.rows)) + (await upsertColumns(db, EMA_MULTI_TF, multi.data, multi.rows)));
+      written = await inTransaction(deps.pool, async (db) => (await upsertColumns(db, EMA_DAILY, daily.data, daily.rows, fresh)) + (await upsertColumns(db, EMA_MULTI_TF, multi.data, multi.rows, fresh)));
       break;
     }
     case "returns":
@@ -119,7 +122,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const s = await sentColumns(c, input!, send, n);
       const w = windowColumns(asset.asset_id, dates.slice(s.base), s.cols, s.rows);
       sent = w.rows;
-      written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows);
+      written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows, fresh);
       break;
     }
     case "features": {
@@ -136,7 +139,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const w = windowColumns(asset.asset_id, days, { ...inputs, ...extras }, Int32Array.from(days, (_, i) => i));
       w.data.asset_class = new Array(w.rows).fill(asset.asset_class);
       sent = w.rows;
-      written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows);
+      written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows, fresh);
       break;
     }
   }
