@@ -3,12 +3,14 @@
 // number of rows that actually changed. Table and column names come only from frozen TableSpecs built from
 // code declarations (feature-tables.ts, signals.ts) — never from input — and are quoted anyway.
 //
-// A write its caller expects to find no stored rows (a stage's first run) goes as `ON CONFLICT DO NOTHING`
-// first: PostgreSQL spends about a third less per row on it than on the DO UPDATE form (measured on
-// ema_multi_tf, the backfill's largest table), and rows that were there after all (a failed earlier
-// attempt's chunks) are then upserted as usual, so the rows and the count are the same either way.
+// Rows the caller has never stored (a stage's first run, most of a backfill) go by binary COPY instead: the
+// upsert's conflict check is most of its PostgreSQL CPU per row (ema_multi_tf: ≈ 45 % less by COPY).
 import { escapeIdentifier } from "pg";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
+import { binaryCopyParts } from "./copy-binary.ts";
 
 export type PgType = "float8" | "int4" | "date" | "text" | "bool" | "jsonb";
 
@@ -19,14 +21,9 @@ export interface TableSpec {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
-interface Statements {
-  upsert: string;
-  insertNew: string;
-}
+const sqlCache = new WeakMap<TableSpec, { upsert: string; copy: string }>();
 
-const sqlCache = new WeakMap<TableSpec, Statements>();
-
-function sqlFor(spec: TableSpec): Statements {
+function sqlFor(spec: TableSpec): { upsert: string; copy: string } {
   let sql = sqlCache.get(spec);
   if (sql) return sql;
   const all = [...spec.keys, ...spec.values];
@@ -37,9 +34,12 @@ function sqlFor(spec: TableSpec): Statements {
   const set = spec.values.map(([n]) => `${q(n)} = EXCLUDED.${q(n)}`).join(", ");
   const mine = spec.values.map(([n]) => `t.${q(n)}`).join(", ");
   const theirs = spec.values.map(([n]) => `EXCLUDED.${q(n)}`).join(", ");
-  const insert = `INSERT INTO ${q(spec.table)} AS t (${cols}) SELECT * FROM unnest(${params})
-    ON CONFLICT (${spec.keys.map(([n]) => q(n)).join(", ")}) DO`;
-  sql = Object.freeze({ upsert: `${insert} UPDATE SET ${set} WHERE (${mine}) IS DISTINCT FROM (${theirs})`, insertNew: `${insert} NOTHING` });
+  sql = Object.freeze({
+    upsert: `INSERT INTO ${q(spec.table)} AS t (${cols}) SELECT * FROM unnest(${params})
+    ON CONFLICT (${spec.keys.map(([n]) => q(n)).join(", ")}) DO UPDATE SET ${set}
+    WHERE (${mine}) IS DISTINCT FROM (${theirs})`,
+    copy: `COPY ${q(spec.table)} (${cols}) FROM STDIN (FORMAT binary)`,
+  });
   sqlCache.set(spec, sql);
   return sql;
 }
@@ -58,24 +58,45 @@ const toParam = (col: ArrayLike<number | string | boolean | null>, from: number,
   return out;
 };
 
-/**
- * Upserts `rows` rows given as columns (no key twice); returns how many rows were inserted or changed.
- * `expectNew`: the caller has stored none of these rows (see the header).
- */
-export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data: ColumnData, rows: number, opts: { expectNew?: boolean } = {}): Promise<number> {
+function checked(spec: TableSpec, data: ColumnData, rows: number): ReadonlyArray<readonly [string, PgType]> {
   const all = [...spec.keys, ...spec.values];
   for (const [n] of all) {
     if (!data[n]) throw new Error(`${spec.table}: no data for column ${n}`);
     if (data[n].length < rows) throw new Error(`${spec.table}: column ${n} has ${data[n].length} values, expected ${rows}`);
   }
-  const sql = sqlFor(spec);
+  return all;
+}
+
+/** Upserts `rows` rows given as columns; returns how many rows were inserted or changed. */
+export async function upsertColumns(db: Pool | PoolClient, spec: TableSpec, data: ColumnData, rows: number): Promise<number> {
+  const all = checked(spec, data, rows);
   let written = 0;
   for (let from = 0; from < rows; from += CHUNK) {
     const to = Math.min(rows, from + CHUNK);
-    const params = all.map(([n]) => toParam(data[n]!, from, to));
-    const inserted = opts.expectNew ? ((await db.query(sql.insertNew, params)).rowCount ?? 0) : 0;
-    written += inserted;
-    if (inserted < to - from) written += (await db.query(sql.upsert, params)).rowCount ?? 0;
+    const { rowCount } = await db.query(sqlFor(spec).upsert, all.map(([n]) => toParam(data[n]!, from, to)));
+    written += rowCount ?? 0;
   }
   return written;
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * Writes rows the caller has not stored, by COPY, within `tx`'s open transaction; when some are stored after
+ * all (rows from before the caller kept state), the COPY is rolled back to its savepoint and the rows are
+ * upserted. Either way the same rows end up stored and the count is the upsert's.
+ */
+export async function insertNewColumns(tx: PoolClient, spec: TableSpec, data: ColumnData, rows: number): Promise<number> {
+  const all = checked(spec, data, rows);
+  await tx.query("SAVEPOINT new_rows");
+  try {
+    const copy = tx.query(copyFrom(sqlFor(spec).copy));
+    await pipeline(Readable.from(binaryCopyParts(all, data, rows)), copy);
+    await tx.query("RELEASE SAVEPOINT new_rows");
+    return copy.rowCount;
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await tx.query("ROLLBACK TO SAVEPOINT new_rows");
+    return upsertColumns(tx, spec, data, rows);
+  }
 }

@@ -1,9 +1,10 @@
 // Columnar reads (db/repos/column-reads.ts readColumns): a float8 history through COPY (FORMAT binary) is the
 // stored bits exactly — the values a text row per day gives —, NULL is NaN, rows come oldest first. Columnar
-// writes (db/repos/columns.ts upsertColumns): a write that expects new rows stores and counts what the upsert does.
+// writes (db/repos/columns.ts): the COPY of new rows stores and counts what the upsert does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { READ_AS_OF, READ_ASSET, readColumns } from "../../db/repos/column-reads.ts";
-import { upsertColumns, type ColumnData, type TableSpec } from "../../db/repos/columns.ts";
+import { insertNewColumns, upsertColumns, type ColumnData, type TableSpec } from "../../db/repos/columns.ts";
+import { inTransaction } from "../../db/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 
 const PROBE = `FROM cols_probe WHERE k = ${READ_ASSET} AND ts <= ${READ_AS_OF}`;
@@ -48,27 +49,48 @@ describe("readColumns", () => {
   });
 });
 
-describe("upsertColumns", () => {
-  const spec = (table: string): TableSpec => ({ table, keys: [["k", "int4"], ["ts", "date"]], values: [["v", "float8"]] });
-  const day = (i: number) => new Date(Date.UTC(2000, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+describe("insertNewColumns", () => {
+  const spec = (table: string): TableSpec => ({ table, keys: [["k", "int4"], ["ts", "date"], ["tf", "text"]], values: [["v", "float8"], ["on", "bool"]] });
+  const day = (i: number) => new Date(Date.UTC(1999, 11, 30) + i * 86_400_000).toISOString().slice(0, 10);
+  const table = async (t: string) => db.pool.query(`CREATE TABLE ${t} (k int, ts date, tf text, v float8, "on" bool, PRIMARY KEY (k, ts, tf))`);
+  // float8send: the stored bits, not a rendering of them.
+  const dump = async (t: string) => (await db.pool.query(`SELECT k, ts::text, tf, encode(float8send(v), 'hex') AS v, "on" FROM ${t} ORDER BY k, ts, tf`)).rows;
+  const EDGES = [0.1, -0, 0, Infinity, -Infinity, NaN, 4.9e-324, 1.7976931348623157e308, -2.5e-310, 1 / 3];
   const rows = (from: number, to: number, v: (i: number) => number): ColumnData => {
     const idx = Array.from({ length: to - from }, (_, i) => from + i);
-    return { k: idx.map(() => 1), ts: idx.map(day), v: idx.map(v) };
+    return { k: idx.map((i) => i % 3), ts: idx.map(day), tf: idx.map((i) => (i % 2 ? "1W_CAL" : "ü\\t")), v: idx.map(v), on: idx.map((i) => (i % 5 ? i % 2 === 0 : null)) };
   };
-  const dump = async (table: string) => (await db.pool.query(`SELECT ts::text, v FROM ${table} ORDER BY ts`)).rows;
 
-  it("expecting new rows but finding some (an earlier attempt's chunk), it stores and counts what the upsert does", async () => {
-    for (const t of ["w_upsert", "w_new"]) {
-      await db.pool.query(`CREATE TABLE ${t} (k int, ts date, v float8, PRIMARY KEY (k, ts))`);
-      // A failed attempt left rows 6,000–6,999 of the second chunk (of 5,000): half of them with other values.
+  it("stores exactly what the upsert stores (NaN as NULL, -0 as 0, every other double bit for bit), and counts it", async () => {
+    await table("n_upsert");
+    await table("n_copy");
+    const data = rows(0, 12_000, (i) => (i < EDGES.length ? EDGES[i]! : Math.sin(i) * 10 ** ((i % 40) - 20)));
+    const upserted = await upsertColumns(db.pool, spec("n_upsert"), data, 12_000);
+    const copied = await inTransaction(db.pool, (tx) => insertNewColumns(tx, spec("n_copy"), data, 12_000));
+    expect(copied).toBe(12_000);
+    expect(upserted).toBe(12_000);
+    expect(await dump("n_copy")).toEqual(await dump("n_upsert"));
+  });
+
+  it("finding rows stored after all (from before the caller kept state), it upserts: the same rows and count as the upsert", async () => {
+    for (const t of ["s_upsert", "s_copy"]) {
+      await table(t);
       expect(await upsertColumns(db.pool, spec(t), rows(6_000, 7_000, (i) => (i % 2 ? i : -i)), 1_000)).toBe(1_000);
     }
     const all = rows(0, 12_000, (i) => i);
-    const upserted = await upsertColumns(db.pool, spec("w_upsert"), all, 12_000);
-    const fresh = await upsertColumns(db.pool, spec("w_new"), all, 12_000, { expectNew: true });
+    const upserted = await upsertColumns(db.pool, spec("s_upsert"), all, 12_000);
+    const copied = await inTransaction(db.pool, (tx) => insertNewColumns(tx, spec("s_copy"), all, 12_000));
     expect(upserted).toBe(11_000 + 500);
-    expect(fresh).toBe(upserted);
-    expect(await dump("w_new")).toEqual(await dump("w_upsert"));
-    expect((await dump("w_new")).every((r, i) => r.v === i)).toBe(true);
+    expect(copied).toBe(upserted);
+    expect(await dump("s_copy")).toEqual(await dump("s_upsert"));
+  });
+
+  it("a bad value fails the write naming its column, and nothing of it is stored", async () => {
+    await table("n_bad");
+    const data = rows(0, 10, (i) => i);
+    (data.ts as string[])[7] = "2024-02-30";
+    await expect(inTransaction(db.pool, (tx) => insertNewColumns(tx, spec("n_bad"), data, 10))).rejects.toThrow(/column ts: "2024-02-30" is not a YYYY-MM-DD date/);
+    expect(await dump("n_bad")).toEqual([]);
+    expect(await inTransaction(db.pool, (tx) => insertNewColumns(tx, spec("n_bad"), rows(0, 10, (i) => i), 10))).toBe(10);
   });
 });

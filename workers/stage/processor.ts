@@ -1,7 +1,7 @@
 // Stage jobs: load an asset's bars, compute in a thread, send the rows that may have changed (window.ts) as
 // idempotent upserts, advance the watermark with the inputs' fingerprint. Each stage is its own job in the daily-refresh flow.
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
-import { upsertColumns } from "../../db/repos/columns.ts";
+import { insertNewColumns, upsertColumns, type ColumnData, type TableSpec } from "../../db/repos/columns.ts";
 import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
 import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
@@ -89,8 +89,13 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   const hashOf = (k: number) => fingerprint(k, dates, valueCols, settings);
   const state = await getStageState(deps.pool, asset.asset_id, stage);
   const plan = planWrite(dates, state, STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
-  // The stage's first run: its rows are new unless an earlier attempt failed midway (the upsert takes those).
-  const fresh = { expectNew: !state };
+  // One transaction per write (a failed attempt leaves no rows behind); a stage's first run inserts new rows.
+  const write = (w: Array<{ spec: TableSpec; data: ColumnData; rows: number }>) =>
+    inTransaction(deps.pool, async (tx) => {
+      let n = 0;
+      for (const t of w) n += await (state ? upsertColumns : insertNewColumns)(tx, t.spec, t.data, t.rows);
+      return n;
+    });
   const inputHash = hashOf(n);
   if ("prevN" in plan && plan.prevN === n) {
     await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, 0, undefined, inputHash);
@@ -113,7 +118,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const daily = stackColumns(out.daily.map((d) => ({ keys: { period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
       const multi = stackColumns(out.multiTf.map((d) => ({ keys: { tf: d.tf, period: d.period }, cols: d.cols, rows })), asset.asset_id, tailDates);
       sent = daily.rows + multi.rows;
-      written = await inTransaction(deps.pool, async (db) => (await upsertColumns(db, EMA_DAILY, daily.data, daily.rows, fresh)) + (await upsertColumns(db, EMA_MULTI_TF, multi.data, multi.rows, fresh)));
+      written = await write([{ spec: EMA_DAILY, ...daily }, { spec: EMA_MULTI_TF, ...multi }]);
       break;
     }
     case "returns":
@@ -122,7 +127,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const s = await sentColumns(c, input!, send, n);
       const w = windowColumns(asset.asset_id, dates.slice(s.base), s.cols, s.rows);
       sent = w.rows;
-      written = await upsertColumns(deps.pool, STAGE_TABLES[stage], w.data, w.rows, fresh);
+      written = await write([{ spec: STAGE_TABLES[stage], ...w }]);
       break;
     }
     case "features": {
@@ -139,7 +144,7 @@ async function refresh(c: Ctx): Promise<Refreshed> {
       const w = windowColumns(asset.asset_id, days, { ...inputs, ...extras }, Int32Array.from(days, (_, i) => i));
       w.data.asset_class = new Array(w.rows).fill(asset.asset_class);
       sent = w.rows;
-      written = await upsertColumns(deps.pool, DAILY_FEATURES, w.data, w.rows, fresh);
+      written = await write([{ spec: DAILY_FEATURES, ...w }]);
       break;
     }
   }
