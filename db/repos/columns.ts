@@ -10,9 +10,9 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Pool, PoolClient } from "../pool.ts";
-import { binaryCopyParts } from "./copy-binary.ts";
+import { binaryCopyParts, type PgType } from "./copy-binary.ts";
 
-export type PgType = "float8" | "int4" | "date" | "text" | "bool" | "jsonb";
+export type { PgType };
 
 export interface TableSpec {
   table: string;

@@ -2,7 +2,8 @@
 // parsing of numbers or dates — and the worker writes bytes instead of formatting numbers as text. The values
 // are the ones the text path (unnest of text-serialised arrays) stores: NaN → NULL, -0 → 0 (node-postgres
 // writes -0 as "0"), a double otherwise exactly.
-import type { PgType } from "./columns.ts";
+/** The column types of the columnar writes (columns.ts). */
+export type PgType = "float8" | "int4" | "date" | "text" | "bool" | "jsonb";
 
 type Value = number | string | boolean | null;
 
