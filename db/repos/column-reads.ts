@@ -1,7 +1,8 @@
-// Columnar reads: a long float8 history as one two-dimensional float8 array (a row of values per day, its
-// date first, as days since 1970-01-01), read through COPY … (FORMAT binary), instead of one text row per
-// day. The doubles arrive as their stored bits (a query's result would bring each as decimal text to parse);
-// decoding them is exact and costs a fraction of the per-row parsing, on both ends. COPY takes no
+// Columnar reads: a long float8 history read through COPY … (FORMAT binary), a row of float8 fields per day
+// (its date first, as days since 1970-01-01), instead of one text row per day. The doubles arrive as their
+// stored bits (a query's result would bring each as decimal text to parse); decoding them is exact and costs
+// a fraction of the per-row parsing, on both ends. Rows, not one array_agg of them: building that array cost
+// PostgreSQL 3× the CPU of sending the rows (4.3–6.8 vs 1.5–1.9 ms for 3,130 bars of 5 columns). COPY takes no
 // parameters, so the asset and day a read filters on are bound by a parameterised set_config() on the same
 // connection first, and the read's SQL refers to them as READ_ASSET / READ_AS_OF: no value is ever spliced in.
 import { to as copyTo } from "pg-copy-streams";
@@ -16,15 +17,6 @@ export const READ_DAYS = "current_setting('ta_fleet.read_days')::date[]";
 
 const COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
-/** The first field of the single row of a COPY (FORMAT binary) stream; null when SQL NULL. */
-function binaryField(buf: Buffer): Buffer | null {
-  if (buf.length < 21 || !buf.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error(`COPY binary: no signature in ${buf.length} bytes`);
-  const at = 19 + buf.readInt32BE(15);
-  if (buf.readInt16BE(at) < 1) throw new Error("COPY binary: expected one row of one field");
-  const len = buf.readInt32BE(at + 2);
-  return len < 0 ? null : buf.subarray(at + 6, at + 6 + len);
-}
-
 const DAY_MS = 86_400_000;
 // Days repeat across assets and reads; formatting each once keeps a read's dates cheap.
 const dayText = new Map<number, string>();
@@ -34,19 +26,27 @@ const dateOf = (days: number) => {
   return d;
 };
 
-/** A float8[n][1 + count] array in binary form (array_send) as the dates of its first column and its other columns. */
-function unpackRows(arr: Buffer | null, count: number): { dates: string[]; cols: Float64Array[] } {
-  if (!arr) return { dates: [], cols: Array.from({ length: count }, () => new Float64Array(0)) };
-  const ndim = arr.readInt32BE(0);
-  const n = ndim === 0 ? 0 : arr.readInt32BE(12);
-  const width = ndim === 2 ? arr.readInt32BE(20) : 0;
-  if (ndim !== 0 && (ndim !== 2 || width !== count + 1)) throw new Error(`readColumns: expected a float8[n][${count + 1}] array, got ${ndim} dimensions of width ${width}`);
+/**
+ * The rows of a COPY (FORMAT binary) stream of 1 + count float8 fields each, as the dates of its first field
+ * and its other fields as columns. Two passes: the first counts the rows, so the columns are allocated once.
+ */
+function unpackRows(buf: Buffer, count: number): { dates: string[]; cols: Float64Array[] } {
+  if (buf.length < 21 || !buf.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error(`COPY binary: no signature in ${buf.length} bytes`);
+  const start = 19 + buf.readInt32BE(15);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  let n = 0;
+  for (let at = start; view.getInt16(at) !== -1; n++) {
+    const fields = view.getInt16(at);
+    if (fields !== count + 1) throw new Error(`readColumns: expected rows of ${count + 1} fields, got ${fields}`);
+    at += 2;
+    for (let j = 0; j < fields; j++) at += 4 + Math.max(0, view.getInt32(at));
+  }
   const dates = new Array<string>(n);
   const cols = Array.from({ length: count }, () => new Float64Array(n));
-  // Elements follow the header (3 words + 2 per dimension): each its length (−1: NULL, here NaN), then 8 bytes.
-  const view = new DataView(arr.buffer, arr.byteOffset, arr.length);
-  let at = 12 + 8 * ndim;
+  // Each field: its length (−1: NULL, here NaN), then 8 bytes.
+  let at = start;
   for (let i = 0; i < n; i++) {
+    at += 2;
     for (let j = -1; j < count; j++) {
       let v = NaN;
       if (view.getInt32(at) >= 0) {
@@ -81,9 +81,9 @@ export async function readColumns(
       [scope.assetId, scope.asOf, scope.days ?? []],
     );
     const chunks: Buffer[] = [];
-    const rows = `array_agg(ARRAY[(ts - DATE '1970-01-01')::float8, ${values.map((v) => `(${v})::float8`).join(", ")}] ORDER BY ts)`;
-    for await (const chunk of client.query(copyTo(`COPY (SELECT ${rows} ${from}) TO STDOUT (FORMAT binary)`))) chunks.push(chunk as Buffer);
-    return unpackRows(binaryField(Buffer.concat(chunks)), values.length);
+    const fields = [`(ts - DATE '1970-01-01')::float8`, ...values.map((v) => `(${v})::float8`)].join(", ");
+    for await (const chunk of client.query(copyTo(`COPY (SELECT ${fields} ${from} ORDER BY ts) TO STDOUT (FORMAT binary)`))) chunks.push(chunk as Buffer);
+    return unpackRows(Buffer.concat(chunks), values.length);
   } catch (err) {
     failed = err as Error;
     throw err;
