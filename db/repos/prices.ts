@@ -53,6 +53,11 @@ export async function loadBars(db: Pool | PoolClient, assetId: number, asOf: str
   return { dates, open, high, low, close, volume };
 }
 
+/** The days of an asset's bars up to and including `asOf`, oldest first. */
+export async function loadBarDates(db: Pool | PoolClient, assetId: number, asOf: string): Promise<string[]> {
+  return (await readColumns(db, [], BARS, { assetId, asOf })).dates;
+}
+
 /** How many bars an asset has (a walk-forward plans its windows over them before enqueueing). */
 export async function countBars(db: Pool | PoolClient, assetId: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM prices_daily WHERE asset_id = $1", [assetId]);

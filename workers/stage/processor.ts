@@ -5,7 +5,7 @@ import { insertNewColumns, upsertColumns, type ColumnData, type TableSpec } from
 import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
 import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
-import { loadBars, type Bars } from "../../db/repos/prices.ts";
+import { loadBarDates, loadBars, type Bars } from "../../db/repos/prices.ts";
 import { inTransaction } from "../../db/pool.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { StageResult } from "../../queues/kinds/stage.ts";
@@ -37,15 +37,15 @@ export function stageProcessor(deps: StageDeps): Processor<typeof stageKind> {
   return async (p, job) => {
     const asset = await findAsset(deps.pool, p.asset);
     if (!asset) throw new PermanentError(`unknown asset ${p.asset}: import its prices first (npm run import)`);
-    const bars = await loadBars(deps.pool, asset.asset_id, p.asOf);
+    // The quality checks need the bars' days only.
+    const bars = p.stage === "quality" ? { dates: await loadBarDates(deps.pool, asset.asset_id, p.asOf) } : await loadBars(deps.pool, asset.asset_id, p.asOf);
     if (!bars.dates.length) return skipped(p, `no bars for ${p.asset} up to ${p.asOf}`);
-    const c: Ctx = { deps, p, job, asset, bars };
     const span = { lastBar: bars.dates.at(-1), bars: bars.dates.length };
-    if (p.stage === "quality") {
-      const q = await runQuality(c);
+    if (!("close" in bars)) {
+      const q = await runQuality({ deps, p, job, asset, dates: bars.dates });
       return { stage: p.stage, asset: p.asset, rowsWritten: q.rowsWritten, details: { ...span, ...q.details } };
     }
-    const r = await refresh(c);
+    const r = await refresh({ deps, p, job, asset, bars });
     return { stage: p.stage, asset: p.asset, rowsWritten: r.written, details: { ...span, rowsSent: r.sent, ...r.plan } };
   };
 }
@@ -89,13 +89,16 @@ async function refresh(c: Ctx): Promise<Refreshed> {
   const hashOf = (k: number) => fingerprint(k, dates, valueCols, settings);
   const state = await getStageState(deps.pool, asset.asset_id, stage);
   const plan = planWrite(dates, state, STAGE_LOOKBACK[stage], p.full ?? false, hashOf);
-  // One transaction per write (a failed attempt leaves no rows behind); a stage's first run inserts new rows.
-  const write = (w: Array<{ spec: TableSpec; data: ColumnData; rows: number }>) =>
-    inTransaction(deps.pool, async (tx) => {
+  // A stage's first run inserts new rows by COPY, which needs a transaction (its savepoint), as do the ema
+  // stage's two tables; one upsert of a day's rows is a statement of its own, without BEGIN and COMMIT.
+  const write = async (w: Array<{ spec: TableSpec; data: ColumnData; rows: number }>) => {
+    if (state && w.length === 1) return upsertColumns(deps.pool, w[0]!.spec, w[0]!.data, w[0]!.rows);
+    return inTransaction(deps.pool, async (tx) => {
       let n = 0;
       for (const t of w) n += await (state ? upsertColumns : insertNewColumns)(tx, t.spec, t.data, t.rows);
       return n;
     });
+  };
   const inputHash = hashOf(n);
   if ("prevN" in plan && plan.prevN === n) {
     await setWatermark(deps.pool, asset.asset_id, stage, dates.at(-1)!, 0, undefined, inputHash);

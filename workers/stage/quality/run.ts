@@ -1,7 +1,6 @@
 // The quality stage's I/O: gather the inputs of the checks, assess, store one row per check job.
 import { canonicalDates, equityTradingDays, featureHealth, saveQuality } from "../../../db/repos/quality.ts";
 import type { Asset } from "../../../db/repos/assets.ts";
-import type { Bars } from "../../../db/repos/prices.ts";
 import type { JobContext } from "../../runtime.ts";
 import type { WorkerDeps } from "../../deps.ts";
 import { parseTfLabel } from "../../../compute/indicators/timeframe.ts";
@@ -13,22 +12,22 @@ interface QualityCtx {
   p: { asset: string; asOf: string };
   job: JobContext;
   asset: Asset;
-  bars: Bars;
+  dates: readonly string[];
 }
 
 export async function runQuality(c: QualityCtx): Promise<{ rowsWritten: number; details: Record<string, unknown> }> {
   const t0 = performance.now();
-  const { deps, asset, bars, p } = c;
-  const first = bars.dates[0]!;
+  const { deps, asset, dates, p } = c;
+  const first = dates[0]!;
   const expected = asset.session_type === "CRYPTO" ? calendarDays(first, p.asOf) : await equityTradingDays(deps.pool, first, p.asOf);
   const health = await featureHealth(deps.pool, asset.asset_id, p.asOf);
   let misaligned = 0;
   for (const tf of deps.emaTimeframes) {
     const parsed = parseTfLabel(tf);
     if (parsed.kind !== "calendar") continue;
-    misaligned += misalignedCanonical(bars.dates, await canonicalDates(deps.pool, asset.asset_id, tf, p.asOf), parsed.scheme, parsed.multiple);
+    misaligned += misalignedCanonical(dates, await canonicalDates(deps.pool, asset.asset_id, tf, p.asOf), parsed.scheme, parsed.multiple);
   }
-  const r = assessQuality({ session: asset.session_type, dates: bars.dates, expected, ...health, featureRows: health.rows, misaligned });
+  const r = assessQuality({ session: asset.session_type, dates, expected, ...health, featureRows: health.rows, misaligned });
   await saveQuality(deps.pool, {
     jobId: c.job.job.id!,
     symbol: asset.symbol,
