@@ -14,11 +14,18 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 export class CopyValueError extends Error {}
 
+// A write stacks many series over the same days: each day is parsed and checked once per process (as many
+// entries as distinct valid days written, like column-reads.ts dayText; a bad one is never kept).
+const dayNumbers = new Map<string, number>();
+
 function days(v: string, column: string): number {
+  let d = dayNumbers.get(v);
+  if (d !== undefined) return d;
   const m = DAY.exec(v);
   const ms = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) : NaN;
   if (!m || new Date(ms).toISOString().slice(0, 10) !== v) throw new CopyValueError(`column ${column}: ${JSON.stringify(v)} is not a YYYY-MM-DD date`);
-  return ms / 86_400_000 - PG_EPOCH_DAYS;
+  dayNumbers.set(v, (d = ms / 86_400_000 - PG_EPOCH_DAYS));
+  return d;
 }
 
 /** Grows as rows are written; `take()` hands over what is written so far. */
