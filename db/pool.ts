@@ -2,6 +2,7 @@
 // a server restart (57P01) or a dropped socket while a client is checked out — inside a transaction, say —
 // would otherwise be an unhandled 'error' event that kills the process. A broken client is discarded
 // (pg marks it not queryable and the pool drops it on release), never reused.
+import { createHash } from "node:crypto";
 import pg from "pg";
 
 export type Pool = pg.Pool;
@@ -16,8 +17,39 @@ export interface PoolOptions {
   onError?: (err: Error) => void;
 }
 
+/** Statement names by SQL text; the texts are the code's own (parameterised, a few hundred), the bound a guard. */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 2_000;
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `ta_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A client that sends each parameterised query (text + values: every repository function's) as a named
+ * statement, parsed and planned once per connection instead of on every call: PostgreSQL's CPU per small
+ * statement halves (measured 70-115 → 35-40 µs), and a daily refresh sends ~100 of them per asset. Text
+ * without values (transaction control, migrations' multi-statement files) and COPY streams go as before.
+ */
+class PreparingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    if (typeof text === "string" && Array.isArray(values)) {
+      const name = statementName(text);
+      if (name) args = [{ name, text, values }, ...args.slice(2)];
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
 export function createPool(url: string, opts: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? "ta-fleet",
