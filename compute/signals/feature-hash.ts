@@ -7,6 +7,11 @@
  * Each number is formatted as "NaN" when NaN, otherwise with Number.prototype.toString(), which is
  * round-trip exact for finite doubles (note: -0 formats as "0"; ±Infinity as "Infinity"/"-Infinity").
  * An empty column serialises as name + "\n\n". A column missing from `values` throws.
+ *
+ * featureDigest(columns, values) identifies the same inputs by their bytes, without formatting a number:
+ * equal digests mean equal bytes, hence an equal featureVersionHash (not conversely: −0 and 0, or two NaN
+ * payloads, differ in bytes only). A job that has the digest and the hash of another job's identical
+ * features reuses the hash instead of formatting every value again.
  */
 import { createHash } from "node:crypto";
 
@@ -42,4 +47,18 @@ export function featureVersionHash(columns: readonly string[], values: Record<st
     formatted[name] ??= formatColumn(col);
   }
   return formattedVersionHash(columns, formatted);
+}
+
+export function featureDigest(columns: readonly string[], values: Record<string, Float64Array>): string {
+  const h = createHash("sha256");
+  const length = Buffer.alloc(4);
+  for (const name of columns) {
+    const col = Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
+    if (col === undefined) throw new Error(`featureDigest: values has no column ${JSON.stringify(name)}`);
+    length.writeUInt32LE(col.length);
+    h.update(`${name}\n`, "utf8");
+    h.update(length);
+    h.update(new Uint8Array(col.buffer, col.byteOffset, col.byteLength));
+  }
+  return h.digest("hex");
 }

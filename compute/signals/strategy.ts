@@ -2,7 +2,7 @@
 // columns from the store (or derive the ones it does not carry), apply the rule, hash exactly what the rule
 // was given. The list in catalog.ts is the only other place that names a type.
 import type { z } from "zod";
-import { formatColumn, formattedVersionHash } from "./feature-hash.ts";
+import { featureDigest, formatColumn, formattedVersionHash } from "./feature-hash.ts";
 import { formatParamIssues } from "./params.ts";
 import { positionsFromActions, type Position } from "./positions.ts";
 
@@ -143,3 +143,6 @@ export function positionRows(run: StrategyRun, f: Features, keep: (p: Position) 
 
 /** Hash of every feature column the strategy read over the whole period (identifies a backtest's inputs). */
 export const runFeatureHash = (run: StrategyRun) => formattedVersionHash(run.columns, formatted(run));
+
+/** The digest of the same columns' bytes (feature-hash.ts featureDigest). */
+export const runFeatureDigest = (run: StrategyRun) => featureDigest(run.columns, run.values);

@@ -7,6 +7,12 @@ export interface SignalResult {
   signalType: string;
   rowsWritten: number;
   featureVersionHash: string;
+  /**
+   * The digest of the bytes that hash covers (compute/signals/feature-hash.ts featureDigest): the backtest
+   * after this job reuses the hash when its own features have the same digest. Absent from results stored
+   * before it existed.
+   */
+  featureDigest?: string;
   openPositions: number;
 }
 

@@ -1,5 +1,5 @@
 // Signals, backtests and sweeps through the real flow on real BTC data.
-import { Job } from "bullmq";
+import { Job, Worker } from "bullmq";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,6 +30,11 @@ import { stageProcessor } from "../../workers/stage/processor.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { testFleet, type TestFleet } from "../helpers/fleet.ts";
 import { poll } from "../helpers/wait.ts";
+import { redisUrl } from "../helpers/redis.ts";
+import { closeRedis, createRedis } from "../../queues/connection.ts";
+import { loadStrategyInputs } from "../../workers/signal/load.ts";
+import { runFeatureDigest } from "../../compute/signals/strategy.ts";
+import type { SignalResult } from "../../queues/kinds/signal.ts";
 
 let db: TestDatabase;
 let tf: TestFleet;
@@ -88,6 +93,9 @@ describe("signals and backtests", () => {
     const seeded = await activeSignalIds(db.pool);
     expect(summary.assets[0]).toMatchObject({ status: "completed", strategies: seeded.map((signalId) => ({ signalId, status: "completed" })) });
     const bt = await backtestJob("backtest.1.BTC-USD.2022-11-15");
+    const signal = (await Job.fromId(tf.fleet.queue(signalKind), "signal.1.BTC-USD.2022-11-15"))!.returnvalue as SignalResult;
+    expect(bt.featureVersionHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(bt.featureVersionHash).toBe(signal.featureVersionHash);
     const run = await getRun(db.pool, bt.runIds![0]!);
     const ref = runBacktest({ open: btc.open, close: btc.close, dates: btc.dates, actions: emaCrossActions(ema(btc.close, 9), ema(btc.close, 21)), feeBps: 10, periodsPerYear: 365 });
     for (const k of ["total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "var_95", "cvar_95", "win_rate", "profit_factor", "trades", "exposure"] as const) {
@@ -105,6 +113,31 @@ describe("signals and backtests", () => {
     expect(snap.rows[0].feature_version_hash).toMatch(/^[0-9a-f]{16}$/);
     const atr = await db.pool.query("SELECT breakout_type, channel_high > 0 AS ok FROM signals_atr_breakout LIMIT 1");
     expect(atr.rows[0]).toEqual({ breakout_type: "channel_break", ok: true });
+  });
+
+  it("a backtest takes its signal child's feature hash only for features with the same bytes (digest)", async () => {
+    const asOf = "2022-11-15";
+    const { strategy, features } = await loadStrategyInputs(db.pool, 1, "BTC-USD", asOf);
+    const digest = runFeatureDigest(strategy.run(features));
+    // A child that reports what the test says, in place of the signal job: a reused hash shows as the planted one.
+    const connection = createRedis(redisUrl(), "digest-probe");
+    const probe = new Worker("digest-probe", async (job) => job.data, { connection, prefix: tf.prefix });
+    try {
+      const backtest = async (jobId: string, reply: Partial<SignalResult>) => {
+        await tf.fleet.flowProducer().add({
+          name: "signal", queueName: backtestKind.name, data: { mode: "signal", signalId: 1, asset: "BTC-USD", asOf }, opts: { jobId },
+          children: [{ name: "probe", queueName: "digest-probe", data: reply }],
+        });
+        return poll(async () => (await backtestJob(jobId))?.featureVersionHash, jobId, 60_000);
+      };
+      expect(await backtest("digest-same", { featureDigest: digest, featureVersionHash: "planted000000000" })).toBe("planted000000000");
+      const computed = (await backtestJob("backtest.1.BTC-USD.2022-11-15")).featureVersionHash;
+      expect(await backtest("digest-other", { featureDigest: "0".repeat(64), featureVersionHash: "planted000000000" })).toBe(computed);
+      expect(await backtest("digest-none", { featureVersionHash: "planted000000000" })).toBe(computed);
+    } finally {
+      await probe.close();
+      await closeRedis(connection);
+    }
   });
 
   it("a re-run on the same features gives bit-identical metrics; different features are refused as stale", async () => {

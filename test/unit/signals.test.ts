@@ -7,7 +7,7 @@ import { runBacktest } from "../../compute/backtest/engine.ts";
 import { atrBreakoutSignals, type AtrBreakoutOptions } from "../../compute/signals/atr-breakout.ts";
 import { configureStrategy } from "../../compute/signals/catalog.ts";
 import { emaCrossActions, emaCrossSignals } from "../../compute/signals/ema-cross.ts";
-import { featureVersionHash } from "../../compute/signals/feature-hash.ts";
+import { featureDigest, featureVersionHash } from "../../compute/signals/feature-hash.ts";
 import { positionsFromActions } from "../../compute/signals/positions.ts";
 import { rsiRevertSignals } from "../../compute/signals/rsi-revert.ts";
 
@@ -188,5 +188,25 @@ describe("featureVersionHash", () => {
     expect(featureVersionHash(["ema_9", "close"], values)).not.toBe(want);
     expect(featureVersionHash(["close", "ema_9"], { ...values, close: [1, 2.5000000000000004, NaN] })).not.toBe(want);
     expect(() => featureVersionHash(["rsi_14"], values)).toThrow(/rsi_14/);
+  });
+});
+
+describe("featureDigest", () => {
+  const close = Float64Array.from([1, 2.5, NaN]);
+  const ema = Float64Array.from([0.1, -3, 1e21]);
+  const want = featureDigest(["close", "ema_9"], { close, ema_9: ema });
+
+  it("depends on the bytes, names and order of the columns only", () => {
+    // The same values inside a larger buffer (a read's columns are views of one allocation).
+    const shared = new Float64Array(8);
+    shared.set(close, 1);
+    shared.set(ema, 4);
+    expect(featureDigest(["close", "ema_9"], { close: shared.subarray(1, 4), ema_9: shared.subarray(4, 7) })).toBe(want);
+    expect(featureDigest(["ema_9", "close"], { close, ema_9: ema })).not.toBe(want);
+    expect(featureDigest(["close", "ema_21"], { close, ema_21: ema })).not.toBe(want);
+    expect(featureDigest(["close", "ema_9"], { close, ema_9: Float64Array.from([0.1, -3, 1.0000000000000002e21]) })).not.toBe(want);
+    // A value moved across the column boundary: the lengths are part of the digest.
+    expect(featureDigest(["close", "ema_9"], { close: close.subarray(0, 2), ema_9: Float64Array.from([NaN, 0.1, -3, 1e21]) })).not.toBe(want);
+    expect(() => featureDigest(["rsi_14"], { close })).toThrow(/rsi_14/);
   });
 });

@@ -9,7 +9,7 @@ import type { WorkerDeps } from "../deps.ts";
 import type { Processor } from "../runtime.ts";
 import { windowStart } from "../stage/window.ts";
 import { loadStrategyInputs } from "./load.ts";
-import { positionRows, runFeatureHash } from "../../compute/signals/strategy.ts";
+import { positionRows, runFeatureDigest, runFeatureHash } from "../../compute/signals/strategy.ts";
 
 /** Bars before the watermark whose positions are re-checked (a revised bar moves at most this far). */
 const LOOKBACK_BARS = 30;
@@ -26,6 +26,6 @@ export function signalProcessor(deps: WorkerDeps): Processor<typeof signalKind> 
     const positions = positionRows(run, features, (x) => x.status === "OPEN" || (x.exitDate ?? "") >= from);
     const rowsWritten = await upsertPositions(deps.pool, strategy.type, asset.asset_id, p.signalId, positions);
     await setWatermark(deps.pool, asset.asset_id, stage, features.dates.at(-1)!, rowsWritten);
-    return { ...base, rowsWritten, featureVersionHash: runFeatureHash(run), openPositions: positions.filter((x) => x.status === "OPEN").length };
+    return { ...base, rowsWritten, featureVersionHash: runFeatureHash(run), featureDigest: runFeatureDigest(run), openPositions: positions.filter((x) => x.status === "OPEN").length };
   };
 }
