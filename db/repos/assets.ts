@@ -8,6 +8,9 @@ export interface Asset {
   asset_class: string;
   session_type: Session;
   periods_per_year: number;
+  /** Changes to the asset's bars and to its feature rows so far (migration 049): what caches of them are keyed by. */
+  prices_version: string;
+  features_version: string;
 }
 
 /**
@@ -30,7 +33,8 @@ export async function upsertAsset(db: Pool | PoolClient, symbol: string, session
 
 export async function findAsset(db: Pool | PoolClient, symbol: string): Promise<Asset | undefined> {
   const { rows } = await db.query<Asset>(
-    `SELECT a.asset_id, a.symbol, a.asset_class, a.session_type, s.periods_per_year
+    `SELECT a.asset_id, a.symbol, a.asset_class, a.session_type, s.periods_per_year, a.prices_version::text AS prices_version,
+       a.features_version::text AS features_version
      FROM assets a JOIN dim_sessions s USING (session_type) WHERE a.symbol = $1`,
     [symbol],
   );

@@ -1,6 +1,8 @@
 import { escapeIdentifier } from "pg";
 import type { Pool, PoolClient } from "../pool.ts";
+import type { Asset } from "./assets.ts";
 import { READ_AS_OF, READ_ASSET, readColumns } from "./column-reads.ts";
+import { cacheRead, cachedRead } from "./read-cache.ts";
 import { upsertColumns, type ColumnData, type TableSpec } from "./columns.ts";
 import { DAILY_FEATURES } from "./feature-tables.ts";
 import { STRATEGIES, type SignalType } from "../../compute/signals/catalog.ts";
@@ -61,6 +63,24 @@ export async function loadSignalFeatures(db: Db, assetId: number, asOf: string, 
   const out = { dates } as Features;
   wanted.forEach((c, i) => (out[c] = cols[i]!));
   return out;
+}
+
+// The store columns strategies have asked this process for: a cached read fetches them all, so each
+// strategy of an asset finds its columns in the one read (a handful: the active strategies' inputs).
+const requested = new Set<string>(["open", "close"]);
+
+/**
+ * loadSignalFeatures through the pool's read cache (read-cache.ts), by the asset's features_version: the
+ * result may hold more store columns than asked for (a strategy reads its own only), and is shared with the
+ * asset's other strategy jobs, so callers must not modify it (cachedBars says why it is not frozen).
+ */
+export async function cachedSignalFeatures(pool: Pool, asset: Pick<Asset, "asset_id" | "features_version">, asOf: string, columns: readonly string[]): Promise<Features> {
+  const wanted = columns.filter((c) => STORE_COLUMNS.has(c));
+  for (const c of wanted) requested.add(c);
+  const key = `features|${asset.asset_id}|${asset.features_version}|${asOf}`;
+  const hit = await cachedRead<Features>(pool, key)?.catch(() => undefined);
+  if (hit && wanted.every((c) => c in hit)) return hit;
+  return cacheRead(pool, key, loadSignalFeatures(pool, asset.asset_id, asOf, [...requested]));
 }
 
 const POSITION_KEYS = [["asset_id", "int4"], ["signal_id", "int4"], ["entry_ts", "date"]] as const;

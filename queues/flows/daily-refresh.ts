@@ -61,8 +61,16 @@ const backtestPayload = (signalId: number, asset: string, k: RunIds): PayloadOf<
 
 type Prefixed = Pick<Fleet, "prefix">;
 
+/**
+ * The first stage of each asset's tree waits behind everything else on the stage queue (BullMQ serves jobs
+ * without a priority before prioritised ones): a run goes depth-first, an asset's later stages running as
+ * soon as they are due instead of after every other asset's EMAs. The stages of one asset then run close
+ * together, while its rows are still in PostgreSQL's buffers and a worker's cache (db/repos/read-cache.ts).
+ */
+const ENTRY_STAGE: JobsOptions = { ...EDGE.required, priority: 1 };
+
 const stage = (fleet: Prefixed, s: StageName, asset: string, k: RunKey, children?: FlowJob[]): FlowJob => ({
-  ...flowNode(fleet, stageKind, stagePayload(s, asset, k), EDGE.required, k.parent),
+  ...flowNode(fleet, stageKind, stagePayload(s, asset, k), s === "ema" ? ENTRY_STAGE : EDGE.required, k.parent),
   ...(children ? { children } : {}),
 });
 

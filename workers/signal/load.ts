@@ -1,7 +1,7 @@
 // Loads what a strategy job needs: its configuration (looked up by type and validated), the asset and the
-// feature-store columns the strategy reads.
+// feature-store columns the strategy reads (shared with the asset's other strategy jobs: read-only).
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
-import { getSignal, loadSignalFeatures, type SignalConfig } from "../../db/repos/signals.ts";
+import { cachedSignalFeatures, getSignal, type SignalConfig } from "../../db/repos/signals.ts";
 import type { Pool } from "../../db/pool.ts";
 import { PermanentError } from "../errors.ts";
 import { configureStrategy, type SignalType } from "../../compute/signals/catalog.ts";
@@ -25,5 +25,5 @@ export async function loadStrategyInputs(pool: Pool, signalId: number, symbol: s
   }
   const asset = await findAsset(pool, symbol);
   if (!asset) throw new PermanentError(`unknown asset ${symbol}`);
-  return { config, strategy, asset, features: await loadSignalFeatures(pool, asset.asset_id, asOf, strategy.columns) };
+  return { config, strategy, asset, features: await cachedSignalFeatures(pool, asset, asOf, strategy.columns) };
 }

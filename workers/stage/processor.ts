@@ -1,4 +1,4 @@
-// Stage jobs: load an asset's bars, compute in a thread, send the rows that may have changed (window.ts) as
+// Stage jobs: load an asset's bars (shared by its stages: db/repos/read-cache.ts), compute in a thread, send the rows that may have changed (window.ts) as
 // idempotent upserts (a first run's rows by COPY), advance the watermark with the inputs' fingerprint. Each
 // stage is its own job in the daily-refresh flow.
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
@@ -6,7 +6,7 @@ import { insertNewColumns, upsertColumns, type ColumnData, type TableSpec } from
 import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
 import { loadFeatureInputs } from "../../db/repos/feature-store.ts";
 import { DAILY_FEATURES, EMA_DAILY, EMA_MULTI_TF, STAGE_TABLES } from "../../db/repos/feature-tables.ts";
-import { loadBarDates, loadBars, type Bars } from "../../db/repos/prices.ts";
+import { cachedBars, type Bars } from "../../db/repos/prices.ts";
 import { inTransaction } from "../../db/pool.ts";
 import type { PayloadOf } from "../../queues/kind.ts";
 import type { StageResult } from "../../queues/kinds/stage.ts";
@@ -38,11 +38,10 @@ export function stageProcessor(deps: StageDeps): Processor<typeof stageKind> {
   return async (p, job) => {
     const asset = await findAsset(deps.pool, p.asset);
     if (!asset) throw new PermanentError(`unknown asset ${p.asset}: import its prices first (npm run import)`);
-    // The quality checks need the bars' days only.
-    const bars = p.stage === "quality" ? { dates: await loadBarDates(deps.pool, asset.asset_id, p.asOf) } : await loadBars(deps.pool, asset.asset_id, p.asOf);
+    const bars = await cachedBars(deps.pool, asset, p.asOf);
     if (!bars.dates.length) return skipped(p, `no bars for ${p.asset} up to ${p.asOf}`);
     const span = { lastBar: bars.dates.at(-1), bars: bars.dates.length };
-    if (!("close" in bars)) {
+    if (p.stage === "quality") {
       const q = await runQuality({ deps, p, job, asset, dates: bars.dates });
       return { stage: p.stage, asset: p.asset, rowsWritten: q.rowsWritten, details: { ...span, ...q.details } };
     }
