@@ -1,7 +1,7 @@
 // Workflow state from job outcomes: which finished job is which step of which flow run. The runtime's hooks
 // call record(); rows are written in the background (bounded, retried), never on the job's path.
 import type { Job } from "bullmq";
-import { recordTransition, WORKFLOW_TYPE, type WorkflowTransition } from "../db/repos/workflow.ts";
+import { recordTransitions, WORKFLOW_TYPE, type WorkflowTransition } from "../db/repos/workflow.ts";
 import { RUN_KINDS } from "../queues/flows/daily-refresh.ts";
 import type { AssetSummary, RunSummary } from "../queues/kinds/flow.ts";
 import { flowKind, maintenanceKind, stageKind } from "../queues/registry.ts";
@@ -65,12 +65,16 @@ export interface WorkflowRecorder {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** Writes transitions one at a time, in the order this process saw them. */
+/**
+ * Writes transitions in the order this process saw them, in batches of what is pending (one statement each,
+ * applied in order). A batch the server rejects for its data is dropped whole: transitions are built here,
+ * from job outcomes, so none is expected.
+ */
 export function workflowRecorder(db: Pick<Pool, "query">, opts: { maxPending?: number; onError?(err: Error): void } = {}): WorkflowRecorder {
   const writer = new BoundedWriter<WorkflowTransition>({
     maxPending: opts.maxPending ?? 10_000,
-    batchSize: 1,
-    write: ([t]) => recordTransition(db, t!),
+    batchSize: 100,
+    write: (batch) => recordTransitions(db, batch),
     isPermanent: isDataError,
     ...(opts.onError ? { onError: opts.onError } : {}),
   });

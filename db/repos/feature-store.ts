@@ -19,16 +19,17 @@ const wide = Object.values(STAGE_TABLES);
 /**
  * The joined rows of the read's asset up to its day (only READ_DAYS among them with `someDays`), with only
  * the tables `columns` come from: prices_daily gives the day axis (a job's bars), the others are LEFT JOINed.
- * Some days are looked up one by one (an index probe each); the whole history is read in one pass.
+ * The EMA periods are pivoted per day by an index probe (primary key asset_id, ts, period), whatever the
+ * statistics say: grouped over the whole history in a subquery, a planner that took a freshly written asset
+ * for a rare one (statistics from before its rows) rescanned that aggregate for every day of the join, up to
+ * a minute per read, when a run goes depth-first and reads an asset's rows right after writing them.
  */
 function joined(columns: readonly string[], someDays: boolean): string {
   const cols = new Set(columns);
   const tables = wide.filter((t) => t.values.some(([c]) => cols.has(c)));
   const select = columns.map((c) => (PRICE_COLUMNS.includes(c as never) ? `p.${q(c)}` : EMA_COLUMNS.has(c) ? `e.${q(c)}` : `${q(tables.find((t) => t.values.some(([v]) => v === c))!.table)}.${q(c)}`));
   const pivot = [...EMA_COLUMNS].filter((c) => cols.has(c)).map((c) => `max(ema) FILTER (WHERE period = ${Number(c.slice(4))}) AS ${q(c)}`).join(", ");
-  const ema = !pivot ? ""
-    : someDays ? `LEFT JOIN LATERAL (SELECT ${pivot} FROM ema_daily WHERE asset_id = ${READ_ASSET} AND ts = p.ts) e ON true`
-    : `LEFT JOIN (SELECT ts AS e_ts, ${pivot} FROM ema_daily WHERE asset_id = ${READ_ASSET} AND ts <= ${READ_AS_OF} GROUP BY ts) e ON e.e_ts = p.ts`;
+  const ema = pivot ? `LEFT JOIN LATERAL (SELECT ${pivot} FROM ema_daily WHERE asset_id = ${READ_ASSET} AND ts = p.ts) e ON true` : "";
   return `FROM (SELECT p.ts, ${select.join(", ")}
      FROM ${someDays ? `unnest(${READ_DAYS}) d (day) JOIN prices_daily p ON p.asset_id = ${READ_ASSET} AND p.ts = d.day` : "prices_daily p"}
      ${ema}

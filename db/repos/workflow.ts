@@ -26,24 +26,28 @@ export interface WorkflowTransition {
 }
 
 /**
- * Creates or advances the run and appends the event, in one statement. A run that reached a final status
- * only changes through another final transition, and a late "pending" never demotes a running run, so
- * transitions recorded out of order by different processes still leave the right state.
+ * Creates or advances each transition's run and appends its event, in order, in one statement (migration
+ * 050's function). A run that reached a final status only changes through another final transition, and a
+ * late "pending" never demotes a running run, so transitions recorded out of order by different processes
+ * still leave the right state.
  */
-export async function recordTransition(db: Db, t: WorkflowTransition): Promise<void> {
-  await db.query(
-    `WITH s AS (
-       INSERT INTO observability.workflow_state AS w (workflow_id, correlation_id, workflow_type, current_phase, status, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-       ON CONFLICT (workflow_id) DO UPDATE
-         SET current_phase = EXCLUDED.current_phase, status = EXCLUDED.status, updated_at = now(), metadata = w.metadata || EXCLUDED.metadata
-         WHERE $7::boolean
-            OR (w.status NOT IN ('completed', 'partial', 'failed', 'cancelled') AND (EXCLUDED.status <> 'pending' OR w.status = 'pending'))
-       RETURNING 1)
-     INSERT INTO observability.workflow_events (workflow_id, phase, status, metadata) VALUES ($1, $4, $8, $9::jsonb)`,
-    [t.workflowId, t.correlationId, t.type, t.phase.slice(0, 50), t.status, JSON.stringify(t.metadata ?? {}), t.final ?? false, t.event.slice(0, 20), JSON.stringify(t.eventMetadata ?? {})],
-  );
+export async function recordTransitions(db: Db, ts: readonly WorkflowTransition[]): Promise<void> {
+  const batch = ts.map((t) => ({
+    workflowId: t.workflowId,
+    correlationId: t.correlationId,
+    type: t.type,
+    phase: t.phase.slice(0, 50),
+    status: t.status,
+    event: t.event.slice(0, 20),
+    final: t.final ?? false,
+    metadata: t.metadata ?? {},
+    eventMetadata: t.eventMetadata ?? {},
+  }));
+  await db.query("SELECT observability.record_workflow_transitions($1::jsonb)", [JSON.stringify(batch)]);
 }
+
+/** One transition (recordTransitions of one). */
+export const recordTransition = (db: Db, t: WorkflowTransition) => recordTransitions(db, [t]);
 
 export interface WorkflowRun {
   workflowId: string;
