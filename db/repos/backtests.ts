@@ -30,7 +30,7 @@ const HEADLINE = ["total_return", "cagr", "sharpe", "sortino", "max_drawdown", "
 export async function saveBacktestRun(pool: Pool, r: BacktestRecord): Promise<number> {
   return inTransaction(pool, async (db) => {
     const h = HEADLINE.map((k) => r.metrics[k] as number);
-    const { rows } = await db.query<{ run_id: string }>(
+    const { rows } = await db.query<{ run_id: string; fresh: boolean }>(
       `INSERT INTO backtest_runs (job_id, asset_id, signal_type, signal_id, params, params_hash, feature_version_hash, period_start, period_end,
          fee_bps, slippage_bps, periods_per_year, total_return, cagr, sharpe, sortino, max_drawdown, calmar, win_rate, profit_factor, trades,
          exposure, open_position)
@@ -40,32 +40,37 @@ export async function saveBacktestRun(pool: Pool, r: BacktestRecord): Promise<nu
          sortino = EXCLUDED.sortino, max_drawdown = EXCLUDED.max_drawdown, calmar = EXCLUDED.calmar, win_rate = EXCLUDED.win_rate,
          profit_factor = EXCLUDED.profit_factor, trades = EXCLUDED.trades, exposure = EXCLUDED.exposure,
          open_position = EXCLUDED.open_position, created_at = now()
-       RETURNING run_id`,
+       RETURNING run_id, xmax = 0 AS fresh`,
       [r.jobId, r.assetId, r.signalType, r.signalId, JSON.stringify(r.params), r.paramsHash, r.featureVersionHash, r.periodStart, r.periodEnd,
         r.feeBps, r.slippageBps, r.periodsPerYear, ...h, r.openPosition === null ? null : JSON.stringify(r.openPosition)],
     );
     const runId = Number(rows[0]!.run_id);
-    await replaceRunDetails(db, runId, r);
+    // A new row (xmax 0: inserted, not updated) has no details yet; a retried job's run replaces its own.
+    const fresh = rows[0]!.fresh;
+    await replaceRunDetails(db, runId, r, fresh);
     return runId;
   });
 }
 
-async function replaceRunDetails(db: PoolClient, runId: number, r: BacktestRecord): Promise<void> {
-  await db.query("DELETE FROM backtest_trades WHERE run_id = $1", [runId]);
-  await db.query("DELETE FROM backtest_metrics WHERE run_id = $1", [runId]);
+// Statements are round trips, each costing both ends more CPU than the rows it carries (a run's dozen were
+// most of a backtest job's writes): a new run skips the deletes, and trades and metrics go in one statement.
+async function replaceRunDetails(db: PoolClient, runId: number, r: BacktestRecord, fresh: boolean): Promise<void> {
+  if (!fresh) {
+    await db.query("DELETE FROM backtest_trades WHERE run_id = $1", [runId]);
+    await db.query("DELETE FROM backtest_metrics WHERE run_id = $1", [runId]);
+  }
   const t = r.trades;
-  await db.query(
-    `INSERT INTO backtest_trades (run_id, trade_id, entry_ts, exit_ts, entry_price, exit_price, units, pnl, ret)
-     SELECT $1, * FROM unnest($2::int[], $3::date[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[])`,
-    [runId, t.map((_, i) => i + 1), t.map((x) => x.entryDate), t.map((x) => x.exitDate), t.map((x) => x.entryPrice), t.map((x) => x.exitPrice),
-      t.map((x) => x.units), t.map((x) => x.pnl), t.map((x) => x.ret)],
-  );
   const m = Object.entries(r.metrics);
   await db.query(
-    `INSERT INTO backtest_metrics (run_id, metric_name, value, text_value) SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::text[])`,
-    [runId, m.map(([k]) => k), m.map(([, v]) => (typeof v === "number" ? v : null)), m.map(([, v]) => (typeof v === "string" ? v : null))],
+    `WITH trades AS (
+       INSERT INTO backtest_trades (run_id, trade_id, entry_ts, exit_ts, entry_price, exit_price, units, pnl, ret)
+       SELECT $1, * FROM unnest($2::int[], $3::date[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[]))
+     INSERT INTO backtest_metrics (run_id, metric_name, value, text_value) SELECT $1, * FROM unnest($10::text[], $11::float8[], $12::text[])`,
+    [runId, t.map((_, i) => i + 1), t.map((x) => x.entryDate), t.map((x) => x.exitDate), t.map((x) => x.entryPrice), t.map((x) => x.exitPrice),
+      t.map((x) => x.units), t.map((x) => x.pnl), t.map((x) => x.ret),
+      m.map(([k]) => k), m.map(([, v]) => (typeof v === "number" ? v : null)), m.map(([, v]) => (typeof v === "string" ? v : null))],
   );
-  await saveCurve(db, runId, r);
+  await saveCurve(db, runId, r, fresh);
 }
 
 /** sha256 of a curve's first n points: their dates and the exact bits of their equity. */
@@ -79,7 +84,7 @@ function curveHash(dates: readonly string[], equity: Float64Array, n: number): s
  * extended by the new points; otherwise (first run, corrected data, other fees) a new curve with every
  * point.
  */
-async function saveCurve(db: PoolClient, runId: number, r: BacktestRecord): Promise<void> {
+async function saveCurve(db: PoolClient, runId: number, r: BacktestRecord, fresh: boolean): Promise<void> {
   const equity = Float64Array.from(r.equity);
   const n = equity.length;
   if (r.dates.length !== n) throw new Error(`equity: ${n} values for ${r.dates.length} dates`);
@@ -111,7 +116,7 @@ async function saveCurve(db: PoolClient, runId: number, r: BacktestRecord): Prom
       [curveId, r.dates.slice(from), Array.from(equity.subarray(from)), drawdown.slice(from)],
     );
   }
-  const { rows: prev } = await db.query<{ curve_id: string }>("SELECT curve_id FROM backtest_run_curves WHERE run_id = $1", [runId]);
+  const { rows: prev } = fresh ? { rows: [] } : await db.query<{ curve_id: string }>("SELECT curve_id FROM backtest_run_curves WHERE run_id = $1", [runId]);
   await db.query(
     "INSERT INTO backtest_run_curves (run_id, curve_id) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET curve_id = EXCLUDED.curve_id",
     [runId, curveId],

@@ -28,9 +28,11 @@ afterAll(async () => {
 const metrics = Object.fromEntries(["total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "win_rate", "profit_factor", "trades", "exposure"].map((k) => [k, 0]));
 /** A causal curve over the first n days; `bump` changes one day's value (a corrected bar). */
 const curve = (n: number, bump?: number) => Float64Array.from({ length: n }, (_, i) => 10_000 * (1 + 0.3 * Math.sin(i / 17)) + (i === bump ? 1 : 0));
-const record = (jobId: string, n: number, bump?: number): BacktestRecord => ({
+/** `trades` closed trades, the i-th from day i to day i + 1 (a retry with other results has other trades). */
+const record = (jobId: string, n: number, bump?: number, trades = 0): BacktestRecord => ({
   jobId, assetId, signalType: "ema_crossover", signalId: null, params: { fast: 9, slow: 21 }, paramsHash: "0123456789abcdef", featureVersionHash: "fedcba9876543210",
-  periodStart: dates[0]!, periodEnd: dates[n - 1]!, feeBps: 10, slippageBps: 0, periodsPerYear: 365, metrics, openPosition: null, trades: [],
+  periodStart: dates[0]!, periodEnd: dates[n - 1]!, feeBps: 10, slippageBps: 0, periodsPerYear: 365, metrics, openPosition: null,
+  trades: Array.from({ length: trades }, (_, i) => ({ entryDate: dates[i]!, exitDate: dates[i + 1]!, entryPrice: 100 + i, exitPrice: 101 + i, units: 1, pnl: 1, ret: 0.01 })),
   dates: dates.slice(0, n), equity: curve(n, bump),
 });
 
@@ -60,9 +62,17 @@ describe("backtest equity curves", () => {
     // A retry with the same results writes nothing; one with other results replaces its curve (the old one dropped).
     expect(await saveBacktestRun(db.pool, record("bt.fixed", 400, 50))).toBe(fixed);
     expect(await points()).toBe(800);
-    expect(await saveBacktestRun(db.pool, record("bt.fixed", 400, 60))).toBe(fixed);
+    expect(await saveBacktestRun(db.pool, record("bt.fixed", 400, 60, 3))).toBe(fixed);
     expect(await points()).toBe(800);
     expect(await stored(fixed)).toEqual(expected(400, 60));
+    // Its trades and metrics are the retry's, not added to the first attempt's.
+    expect(await saveBacktestRun(db.pool, record("bt.fixed", 400, 60, 2))).toBe(fixed);
+    const details = await db.pool.query<{ trades: number; metrics: number; last: string }>(
+      `SELECT (SELECT count(*)::int FROM backtest_trades WHERE run_id = $1) AS trades, (SELECT count(*)::int FROM backtest_metrics WHERE run_id = $1) AS metrics,
+              (SELECT max(entry_price)::text FROM backtest_trades WHERE run_id = $1) AS last`,
+      [fixed],
+    );
+    expect(details.rows[0]).toEqual({ trades: 2, metrics: Object.keys(metrics).length, last: "101" });
     expect(await stored(day1)).toEqual(expected(399));
   });
 });
