@@ -35,6 +35,11 @@ export interface BoundedWriterOptions<T> {
   onError?(err: Error): void;
   /** A batch the server rejects for its content is dropped (counted) instead of blocking the queue forever. */
   isPermanent?(err: unknown): boolean;
+  /**
+   * How long a write waits for more items while less than a batch is pending: fewer, fuller batches for a
+   * sink whose cost is per write, not per item. flush() and close() do not wait.
+   */
+  lingerMs?: number;
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity): retrying the same rows cannot succeed. */
@@ -58,6 +63,7 @@ export class BoundedWriter<T> {
   private head = 0;
   private running?: Promise<void>;
   private retryTimer?: NodeJS.Timeout;
+  private lingerTimer?: NodeJS.Timeout;
   private backoff: number;
   private healthy = true;
   private closed = false;
@@ -90,6 +96,7 @@ export class BoundedWriter<T> {
     const deadline = Date.now() + timeoutMs;
     let retried = false;
     while (this.pending > 0 || this.running) {
+      if (!this.running && this.lingerTimer) this.kick(true);
       // Retried already, failed, and closed: no further attempt is coming.
       if (!this.running && retried && !this.retryTimer) return false;
       if (!this.running && !retried) {
@@ -97,7 +104,7 @@ export class BoundedWriter<T> {
         retried = true;
         clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
-        this.kick();
+        this.kick(true);
       }
       const left = deadline - Date.now();
       if (left <= 0) return false;
@@ -113,13 +120,24 @@ export class BoundedWriter<T> {
     await this.flush(timeoutMs);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     this.s.dropped += this.pending;
     this.items = [];
     this.head = 0;
   }
 
-  private kick(): void {
+  private kick(now = false): void {
     if (this.running || this.retryTimer) return;
+    if (!now && this.opts.lingerMs && this.pending < this.opts.batchSize) {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.kick(true);
+      }, this.opts.lingerMs).unref();
+      return;
+    }
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     this.running = this.drain().finally(() => (this.running = undefined));
   }
 

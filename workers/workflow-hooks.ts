@@ -57,6 +57,9 @@ function stepOf(queue: string, data: Data): string {
   }
 }
 
+/** How much later than its job a transition may be stored: the run page polls every few seconds. */
+const LINGER_MS = 200;
+
 export interface WorkflowRecorder {
   record(t: WorkflowTransition): void;
   stats(): WriterStats;
@@ -66,14 +69,16 @@ export interface WorkflowRecorder {
 }
 
 /**
- * Writes transitions in the order this process saw them, in batches of what is pending (one statement each,
- * applied in order). A batch the server rejects for its data is dropped whole: transitions are built here,
- * from job outcomes, so none is expected.
+ * Writes transitions in the order this process saw them, in batches (one statement each, applied in order)
+ * of what arrived within LINGER_MS: a daily refresh finishes dozens of jobs a second, and a statement per
+ * transition cost more than its rows. A batch the server rejects for its data is dropped whole: transitions
+ * are built here, from job outcomes, so none is expected.
  */
 export function workflowRecorder(db: Pick<Pool, "query">, opts: { maxPending?: number; onError?(err: Error): void } = {}): WorkflowRecorder {
   const writer = new BoundedWriter<WorkflowTransition>({
     maxPending: opts.maxPending ?? 10_000,
     batchSize: 100,
+    lingerMs: LINGER_MS,
     write: (batch) => recordTransitions(db, batch),
     isPermanent: isDataError,
     ...(opts.onError ? { onError: opts.onError } : {}),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BoundedWriter, isDataError } from "../../ops/bounded-writer.ts";
+import { poll } from "../helpers/wait.ts";
 
 const dataError = Object.assign(new Error("invalid input syntax for type json"), { code: "22P02" });
 
@@ -12,6 +13,25 @@ describe("BoundedWriter", () => {
     expect(written).toEqual([[1, 2], [3, 4], [5]]);
     expect(w.stats()).toEqual({ written: 5, dropped: 2, pending: 0, failures: 0 });
     await w.close();
+  });
+
+  it("with a linger, items pushed one by one within it go as one batch; a full batch, flush() and close() do not wait", async () => {
+    const written: number[][] = [];
+    const w = new BoundedWriter<number>({ maxPending: 100, batchSize: 3, lingerMs: 60_000, write: async (b) => void written.push(b) });
+    w.push([1]);
+    w.push([2]);
+    await Promise.resolve();
+    expect(written).toEqual([]);
+    // A full batch starts a write at once, which takes everything pending.
+    w.push([3, 4]);
+    await poll(() => w.stats().written === 4, "the pending items written", 2_000);
+    expect(written).toEqual([[1, 2, 3], [4]]);
+    w.push([5]);
+    expect(await w.flush(1_000)).toBe(true);
+    w.push([6]);
+    await w.close(1_000);
+    expect(written).toEqual([[1, 2, 3], [4], [5], [6]]);
+    expect(w.stats()).toMatchObject({ written: 6, dropped: 0, pending: 0 });
   });
 
   it("drops a batch the server rejects for its content instead of retrying it forever", async () => {
