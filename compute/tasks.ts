@@ -1,13 +1,14 @@
 // Tasks run inside compute threads (see pool.ts). Inputs and outputs cross the thread boundary by
 // structured clone, so they are plain objects of typed arrays.
 import { evaluateEmaPairs, type PairsInput } from "./backtest/sweep.ts";
+import type { Ohlc } from "./indicators/indicator.ts";
 import { emaStage, featureExtras, returnsStage, taStage, volatilityStage, type Columns, type EmaStageOutput, type StageBars } from "./indicators/stages.ts";
 
 export type StageComputeInput =
   | { stage: "ema"; bars: StageBars; timeframes: string[]; session: "CRYPTO" | "EQUITY" }
-  | { stage: "returns"; bars: StageBars }
-  | { stage: "volatility"; bars: StageBars; periodsPerYear: number }
-  | { stage: "ta"; bars: StageBars }
+  | { stage: "returns"; bars: Ohlc }
+  | { stage: "volatility"; bars: Ohlc; periodsPerYear: number }
+  | { stage: "ta"; bars: Ohlc }
   | { stage: "features"; cols: Parameters<typeof featureExtras>[0] };
 
 function computeStage(input: Exclude<StageComputeInput, { stage: "ema" }>): Columns {

@@ -30,9 +30,10 @@ export function indicatorStage(stage: IndicatorStage, bars: Ohlc, opts: ComputeO
 // checks that no other stage's columns depend on it, and NaN makes a misplaced annualisation throw.
 const NOT_ANNUALISED: ComputeOptions = Object.freeze({ periodsPerYear: NaN });
 
-export const returnsStage = (bars: StageBars): Columns => indicatorStage("returns", bars, NOT_ANNUALISED);
-export const volatilityStage = (bars: StageBars, periodsPerYear: number): Columns => indicatorStage("volatility", bars, { periodsPerYear });
-export const taStage = (bars: StageBars): Columns => indicatorStage("ta", bars, NOT_ANNUALISED);
+// The table stages read prices only (no dates: their compute thread is not sent the days as text).
+export const returnsStage = (bars: Ohlc): Columns => indicatorStage("returns", bars, NOT_ANNUALISED);
+export const volatilityStage = (bars: Ohlc, periodsPerYear: number): Columns => indicatorStage("volatility", bars, { periodsPerYear });
+export const taStage = (bars: Ohlc): Columns => indicatorStage("ta", bars, NOT_ANNUALISED);
 
 /** Rolling window of the feature store's z-scores (one equity year). */
 const ZSCORE_WINDOW = 252;

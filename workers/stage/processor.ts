@@ -55,7 +55,7 @@ const compute = <T>(c: Ctx, input: StageComputeInput & { from?: number }) => c.d
 /** The input over its first n bars (its settings kept). */
 function prefixOf(input: StageComputeInput, n: number): StageComputeInput {
   const cut = <O extends object>(o: O) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, (v as Float64Array | string[]).slice(0, n)])) as unknown as O;
-  return "bars" in input ? { ...input, bars: cut(input.bars) } : { ...input, cols: cut(input.cols) };
+  return "bars" in input ? ({ ...input, bars: cut(input.bars) } as StageComputeInput) : { ...input, cols: cut(input.cols) };
 }
 
 /**
@@ -73,14 +73,14 @@ interface Refreshed {
 async function refresh(c: Ctx): Promise<Refreshed> {
   const { p, asset, bars, deps } = c;
   const stage = p.stage as Exclude<Payload["stage"], "quality">;
-  const sb = { dates: bars.dates, open: bars.open, high: bars.high, low: bars.low, close: bars.close };
+  const ohlc = { open: bars.open, high: bars.high, low: bars.low, close: bars.close };
   const { dates } = bars;
   const n = dates.length;
   const input: Exclude<StageComputeInput, { stage: "features" }> | undefined =
-    stage === "ema" ? { stage, bars: sb, timeframes: [...deps.emaTimeframes], session: asset.session_type }
-    : stage === "volatility" ? { stage, bars: sb, periodsPerYear: asset.periods_per_year }
+    stage === "ema" ? { stage, bars: { dates, ...ohlc }, timeframes: [...deps.emaTimeframes], session: asset.session_type }
+    : stage === "volatility" ? { stage, bars: ohlc, periodsPerYear: asset.periods_per_year }
     : stage === "features" ? undefined
-    : { stage, bars: sb };
+    : { stage, bars: ohlc };
   // The features stage's inputs are the upstream stages' rows joined with the bars; those rows are functions
   // of the bars up to their day (STAGE_REVISES 0; ema_daily likewise) and of the settings named here, so the
   // bars (volume too: the feature store keeps it) fingerprint them without reading the joined history.
