@@ -87,8 +87,11 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     await client.query("COMMIT");
     return result;
   } catch (err) {
-    // A failed ROLLBACK means the connection itself is gone: the client must not go back to the pool.
+    // A failed ROLLBACK means the connection itself is gone: the client must not go back to the pool. Nor
+    // may one whose named statement's result changed shape under it (0A000, a column added by a migration
+    // since it was prepared): it would fail the same way on every use (pool.query discards such clients too).
     await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+    if ((err as { code?: unknown }).code === "0A000") broken ??= err as Error;
     throw err;
   } finally {
     client.release(broken);

@@ -1,6 +1,6 @@
-// Stage jobs: load an asset's bars (shared by its stages: db/repos/read-cache.ts), compute in a thread, send the rows that may have changed (window.ts) as
-// idempotent upserts (a first run's rows by COPY), advance the watermark with the inputs' fingerprint. Each
-// stage is its own job in the daily-refresh flow.
+// Stage jobs: load an asset's bars (shared by its stages: db/repos/read-cache.ts), compute in a thread, send
+// the rows that may have changed (window.ts) as idempotent upserts (a first run's rows by COPY), advance the
+// watermark with the inputs' fingerprint. Each stage is its own job in the daily-refresh flow.
 import { findAsset, type Asset } from "../../db/repos/assets.ts";
 import { insertNewColumns, upsertColumns, type ColumnData, type TableSpec } from "../../db/repos/columns.ts";
 import { getStageState, setWatermark } from "../../db/repos/feature-state.ts";
