@@ -46,9 +46,6 @@ export async function recordTransitions(db: Db, ts: readonly WorkflowTransition[
   await db.query("SELECT observability.record_workflow_transitions($1::jsonb)", [JSON.stringify(batch)]);
 }
 
-/** One transition (recordTransitions of one). */
-export const recordTransition = (db: Db, t: WorkflowTransition) => recordTransitions(db, [t]);
-
 export interface WorkflowRun {
   workflowId: string;
   type: string;

@@ -9,7 +9,7 @@ import { Job } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runMainJob } from "../../apps/cli/main-job.ts";
 import { upsertAsset } from "../../db/repos/assets.ts";
-import { recordTransition, WORKFLOW_TYPE } from "../../db/repos/workflow.ts";
+import { recordTransitions, WORKFLOW_TYPE } from "../../db/repos/workflow.ts";
 import { SAMPLE_DATA } from "../../db/sample-data.ts";
 import { parseConfig } from "../../ops/config.ts";
 import { formatSummary } from "../../producers/progress.ts";
@@ -135,7 +135,7 @@ describe("enqueue daily-refresh on a day that already ran", () => {
 
     // A run only the workflow table remembers (its jobs left Redis) holds its number too, and is shown from its record.
     const r3 = runKey(DAY, assets, 3).runId;
-    await recordTransition(db.pool, { workflowId: r3, correlationId: r3, type: WORKFLOW_TYPE, phase: "done", status: "partial", event: "partial", final: true, metadata: { assets: { "BTC-USD": "completed", "ETH-USD": "failed" } } });
+    await recordTransitions(db.pool, [{ workflowId: r3, correlationId: r3, type: WORKFLOW_TYPE, phase: "done", status: "partial", event: "partial", final: true, metadata: { assets: { "BTC-USD": "completed", "ETH-USD": "failed" } } }]);
     const recorded = await cli([...args, "--rerun", "3", "--wait"]);
     expect(recorded).toEqual({
       code: 1,
@@ -148,7 +148,7 @@ describe("enqueue daily-refresh on a day that already ran", () => {
     });
     // A record that never finished, its jobs gone from Redis (a lost Redis): nothing to show, exit 1.
     const r5 = runKey(DAY, assets, 5).runId;
-    await recordTransition(db.pool, { workflowId: r5, correlationId: r5, type: WORKFLOW_TYPE, phase: "BTC-USD:ema", status: "running", event: "completed" });
+    await recordTransitions(db.pool, [{ workflowId: r5, correlationId: r5, type: WORKFLOW_TYPE, phase: "BTC-USD:ema", status: "running", event: "completed" }]);
     const lost = await cli([...args, "--rerun", "5", "--wait"]);
     expect(lost).toEqual({
       code: 1,
@@ -232,7 +232,7 @@ describe("the main job (npm run demo, npm start) on a day that already ran", () 
 
     // A day whose run only a record remembers, unfinished: a fresh run, since there is no result to show.
     const lostDay = "2022-11-17";
-    await recordTransition(db.pool, { workflowId: id(lostDay), correlationId: id(lostDay), type: WORKFLOW_TYPE, phase: "SPY:ema", status: "running", event: "completed" });
+    await recordTransitions(db.pool, [{ workflowId: id(lostDay), correlationId: id(lostDay), type: WORKFLOW_TYPE, phase: "SPY:ema", status: "running", event: "completed" }]);
     const lost = await main({ asOf: lostDay });
     expect(lost.summary).toMatchObject({ runId: id(lostDay, 1), status: "completed" });
     expect(lost.text).toBe(
