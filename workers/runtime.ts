@@ -10,6 +10,7 @@ import { contextFromJobData } from "../queues/trace-context.ts";
 import type { Logger } from "../ops/logger.ts";
 import { isOutageError, type DependencyMonitor } from "../ops/outage.ts";
 import { workerName } from "../ops/health.ts";
+import { ActiveAttempts, type JobAbort } from "./attempts.ts";
 import { JobTimeoutError, PermanentError, WorkerShutdownError } from "./errors.ts";
 import { NOOP_HOOKS, type JobHooks, type JobObservation, type JobOutcome, type SpanAttributes } from "./hooks.ts";
 import { DEFAULT_OUTAGE_POLICY, planDeferral, type OutagePolicy } from "./outage-deferral.ts";
@@ -54,7 +55,7 @@ export class FleetWorker<K extends JobKind> {
   readonly worker: Worker;
   private readonly connection: Redis;
   private readonly shutdown = new AbortController();
-  private readonly active = new Set<JobAbort>();
+  private readonly attempts: ActiveAttempts;
   private closing?: Promise<void>;
   private quarantining?: Promise<void>;
 
@@ -68,7 +69,8 @@ export class FleetWorker<K extends JobKind> {
     this.connection = createRedis(opts.redisUrl, `ta-fleet:worker:${kind.name}`);
     this.connection.on("error", (err) => this.connectionError(err));
     // Past the shutdown bound every attempt still running stops, listening to its signal or not.
-    this.shutdown.signal.addEventListener("abort", () => this.active.forEach((a) => a.stop(this.shutdown.signal.reason as Error)), { once: true });
+    this.attempts = new ActiveAttempts(kind.name, kind.timeoutMs);
+    this.shutdown.signal.addEventListener("abort", () => this.attempts.stopAll(this.shutdown.signal.reason as Error), { once: true });
     // Two parameters on purpose: a third makes BullMQ build an AbortController for every job; ours is
     // built only when a processor reads ctx.signal.
     const run = async (job: Job, token: string | undefined) => {
@@ -91,9 +93,7 @@ export class FleetWorker<K extends JobKind> {
         throw new UnrecoverableError(reason);
       }
       const obs = hooks === NOOP_HOOKS ? NOOP_OBSERVATION : observe(hooks, job, kind.name, () => ({ queue: kind.name, "job.name": job.name, "job.id": job.id ?? "", attempt, ...attributes?.(payload) }));
-      const abort = new JobAbort(kind.name, kind.timeoutMs, attempt);
-      this.active.add(abort);
-      if (this.shutdown.signal.aborted) abort.stop(this.shutdown.signal.reason as Error);
+      const abort = this.attempts.start(attempt);
       try {
         const ctx = new RunContext(job, token ?? "", attempt, obs, abort, opts.log, kind.name);
         const result = await abort.run(() => processor(payload, ctx), ctx);
@@ -106,8 +106,7 @@ export class FleetWorker<K extends JobKind> {
         if (outcome === "failed" || outcome === "retrying") jobLogger(opts.log, kind.name, job, attempt, obs.traceId).warn({ err: (mapped as Error).message, outcome }, "job failed");
         throw mapped;
       } finally {
-        abort.dispose();
-        this.active.delete(abort);
+        this.attempts.end(abort);
       }
     };
     this.worker = new PoisonAwareWorker(
@@ -270,64 +269,6 @@ class RunContext implements JobContext {
 
 function jobLogger(log: Logger, queue: string, job: Job, attempt: number, traceId: string | undefined): Logger {
   return log.child({ queue, jobId: job.id, attempt, ...(traceId ? { traceId } : {}) });
-}
-
-/**
- * The bound of one attempt. Its timer starts with the processor; when it fires (or shutdown overruns),
- * the attempt rejects at once — a processor that never looks at its signal cannot hold the job — and the
- * signal, if a processor asked for one, aborts with the same error so cooperative work (HTTP calls, compute
- * threads) stops too. The AbortController is built on first access: a job that never reads ctx.signal pays
- * for one timer only.
- */
-class JobAbort {
-  private ac?: AbortController;
-  private timer?: NodeJS.Timeout;
-  private reject?: (err: Error) => void;
-  /** Why the attempt was stopped; from then on the processor's outcome is ignored. */
-  private stopped?: Error;
-
-  constructor(
-    private readonly kind: string,
-    private readonly timeoutMs: number,
-    private readonly attempt: number,
-  ) {}
-
-  signal(): AbortSignal {
-    if (this.ac) return this.ac.signal;
-    this.ac = new AbortController();
-    if (this.stopped) this.ac.abort(this.stopped);
-    return this.ac.signal;
-  }
-
-  /** Settles like `work`, unless the attempt is stopped first; a later outcome of `work` is logged, not used. */
-  run<T>(work: () => Promise<T>, ctx: { readonly log: Logger }): Promise<T> {
-    if (this.stopped) return Promise.reject(this.stopped);
-    return new Promise<T>((resolve, reject) => {
-      this.reject = reject;
-      this.timer = setTimeout(() => this.stop(new JobTimeoutError(this.kind, this.timeoutMs, this.attempt)), this.timeoutMs);
-      this.timer.unref();
-      work().then(
-        (value) => (this.stopped ? late(ctx, this.stopped, "completed") : resolve(value)),
-        (err: unknown) => (this.stopped ? late(ctx, this.stopped, "failed", err) : reject(err as Error)),
-      );
-    });
-  }
-
-  stop(reason: Error): void {
-    if (this.stopped) return;
-    this.stopped = reason;
-    clearTimeout(this.timer);
-    this.reject?.(reason);
-    this.ac?.abort(reason);
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-  }
-}
-
-function late(ctx: { readonly log: Logger }, stoppedBy: Error, outcome: "completed" | "failed", err?: unknown): void {
-  ctx.log.debug({ stoppedBy: stoppedBy.message, late: outcome, ...(err ? { err: (err as Error)?.message ?? String(err) } : {}) }, "processor settled after its attempt was stopped; outcome ignored");
 }
 
 const NOOP_OBSERVATION: JobObservation = {
